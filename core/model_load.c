@@ -1,0 +1,389 @@
+/* Builds a Dir7Model from a validated safetensors file: every tensor the
+ * config implies must be there with exactly its shape, and nothing else. */
+#include "dir7.h"
+#include "model.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+typedef struct {
+  Dir7Model *m;
+  GHashTable *used;
+  GError **error;
+  gboolean ok;
+} Loader;
+
+static const float *
+get (Loader *ld, int ndim, const int64_t *shape, const char *fmt, ...)
+{
+  if (!ld->ok)
+    return NULL;
+  va_list ap;
+  va_start (ap, fmt);
+  char *name = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  float *data = d7_safetensors_get_f32 (ld->m->file, name, ndim, shape, ld->error);
+  if (!data) {
+    ld->ok = FALSE;
+    g_free (name);
+    return NULL;
+  }
+  g_ptr_array_add (ld->m->buffers, data);
+  g_hash_table_add (ld->used, name);
+  size_t n = 1;
+  for (int i = 0; i < ndim; i++)
+    n *= (size_t) shape[i];
+  ld->m->n_params += n;
+  return data;
+}
+
+#define V1(a) ((int64_t[]){ (a) })
+#define V2(a, b) ((int64_t[]){ (a), (b) })
+#define V4(a, b, c, d) ((int64_t[]){ (a), (b), (c), (d) })
+
+static D7Norm
+load_norm_eps (Loader *ld, int dim, double eps, const char *p)
+{
+  return (D7Norm){ get (ld, 1, V1 (dim), "%s.weight", p), get (ld, 1, V1 (dim), "%s.bias", p),
+                   (float) eps };
+}
+
+/* LayerNorm: the config's layer_norm_eps */
+static D7Norm
+load_norm (Loader *ld, int dim, const char *p)
+{
+  return load_norm_eps (ld, dim, ld->m->config.layer_norm_eps, p);
+}
+
+/* GroupNorm of the convolutional path: unet.norm_eps */
+static D7Norm
+load_gnorm (Loader *ld, int dim, const char *p)
+{
+  return load_norm_eps (ld, dim, ld->m->config.unet.norm_eps, p);
+}
+
+static D7Linear
+load_linear (Loader *ld, int in, int out, gboolean bias, const char *p)
+{
+  D7Linear l = { get (ld, 2, V2 (out, in), "%s.weight", p), NULL, in, out };
+  if (bias)
+    l.b = get (ld, 1, V1 (out), "%s.bias", p);
+  return l;
+}
+
+static D7Conv
+load_conv (Loader *ld, int cin, int cout, int k, const char *p)
+{
+  return (D7Conv){ get (ld, 4, V4 (cout, cin, k, k), "%s.weight", p),
+                   get (ld, 1, V1 (cout), "%s.bias", p), cin, cout, k };
+}
+
+static D7Lora
+load_lora (Loader *ld, int din, int dout, int rank, D7Act act, gboolean bias, const char *p)
+{
+  D7Lora l = { get (ld, 2, V2 (rank, din), "%s.lora.0.weight", p),
+               get (ld, 2, V2 (dout, rank), "%s.lora.2.weight", p), NULL, din, rank, dout, act };
+  if (bias)
+    l.bias = get (ld, 1, V1 (dout), "%s.lora.2.bias", p);
+  return l;
+}
+
+static const float *
+vec (Loader *ld, int dim, const char *p, const char *name)
+{
+  return get (ld, 1, V1 (dim), "%s.%s", p, name);
+}
+
+/* r_in > 0: CrossWKV paper mode, r comes from text of that width. */
+static void
+load_timemix (Loader *ld, D7TimeMix *tm, int dim, gboolean first, int r_in,
+              const D7LoraRanks *r, const char *p)
+{
+  int N = ld->m->config.head_size;
+  tm->dim = dim; tm->H = dim / N; tm->N = N;
+  tm->first = first;
+  tm->r_from_text = r_in > 0;
+  tm->r_in = r_in > 0 ? r_in : dim;
+  if (!tm->r_from_text)
+    tm->x_r = vec (ld, dim, p, "x_r");
+  tm->x_w = vec (ld, dim, p, "x_w");
+  tm->x_k = vec (ld, dim, p, "x_k");
+  tm->x_v = vec (ld, dim, p, "x_v");
+  tm->x_a = vec (ld, dim, p, "x_a");
+  tm->x_g = vec (ld, dim, p, "x_g");
+  tm->k_k = vec (ld, dim, p, "k_k");
+  tm->k_a = vec (ld, dim, p, "k_a");
+  tm->r_k = get (ld, 2, V2 (tm->H, N), "%s.r_k", p);
+  char *s;
+  tm->r_proj = load_linear (ld, tm->r_in, dim, FALSE, s = g_strdup_printf ("%s.r_proj", p)); g_free (s);
+  tm->k_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.k_proj", p)); g_free (s);
+  tm->v_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.v_proj", p)); g_free (s);
+  tm->o_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.o_proj", p)); g_free (s);
+  tm->w_lora = load_lora (ld, dim, dim, r->w, D7_ACT_TANH, TRUE, s = g_strdup_printf ("%s.w_lora", p)); g_free (s);
+  tm->a_lora = load_lora (ld, dim, dim, r->a, D7_ACT_NONE, TRUE, s = g_strdup_printf ("%s.a_lora", p)); g_free (s);
+  if (!first) {
+    tm->v_lora = load_lora (ld, dim, dim, r->v, D7_ACT_NONE, TRUE, s = g_strdup_printf ("%s.v_lora", p));
+    g_free (s);
+  }
+  tm->g_lora = load_lora (ld, dim, dim, r->g, D7_ACT_SIGMOID, FALSE, s = g_strdup_printf ("%s.g_lora", p)); g_free (s);
+  tm->g_norm = load_norm_eps (ld, dim, N * 1e-5, s = g_strdup_printf ("%s.g_norm", p)); g_free (s);
+}
+
+static void
+load_channelmix (Loader *ld, D7ChannelMix *cm, int dim, const char *p)
+{
+  char *s;
+  cm->dim = dim;
+  cm->x_k = vec (ld, dim, p, "x_k");
+  cm->key = load_linear (ld, dim, 4 * dim, FALSE, s = g_strdup_printf ("%s.key", p)); g_free (s);
+  cm->value = load_linear (ld, 4 * dim, dim, FALSE, s = g_strdup_printf ("%s.value", p)); g_free (s);
+}
+
+static void
+load_cross_state (Loader *ld, D7CrossState *cs, int dim, int tdim, const D7LoraRanks *r, const char *p)
+{
+  char *s;
+  cs->dim = dim; cs->text_dim = tdim;
+  cs->N = ld->m->config.head_size; cs->H = dim / cs->N;
+  cs->x_w = vec (ld, tdim, p, "x_w");
+  cs->x_k = vec (ld, tdim, p, "x_k");
+  cs->x_v = vec (ld, tdim, p, "x_v");
+  cs->x_a = vec (ld, tdim, p, "x_a");
+  cs->x_r = vec (ld, dim, p, "x_r");
+  cs->x_g = vec (ld, dim, p, "x_g");
+  cs->k_k = vec (ld, dim, p, "k_k");
+  cs->k_a = vec (ld, dim, p, "k_a");
+  cs->k_proj = load_linear (ld, tdim, dim, FALSE, s = g_strdup_printf ("%s.k_proj", p)); g_free (s);
+  cs->v_proj = load_linear (ld, tdim, dim, FALSE, s = g_strdup_printf ("%s.v_proj", p)); g_free (s);
+  cs->r_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.r_proj", p)); g_free (s);
+  cs->o_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.o_proj", p)); g_free (s);
+  cs->w_lora = load_lora (ld, tdim, dim, r->w, D7_ACT_TANH, TRUE, s = g_strdup_printf ("%s.w_lora", p)); g_free (s);
+  cs->a_lora = load_lora (ld, tdim, dim, r->a, D7_ACT_NONE, TRUE, s = g_strdup_printf ("%s.a_lora", p)); g_free (s);
+  cs->g_lora = load_lora (ld, dim, dim, r->g, D7_ACT_SIGMOID, FALSE, s = g_strdup_printf ("%s.g_lora", p)); g_free (s);
+  cs->g_norm = load_norm_eps (ld, dim, cs->N * 1e-5, s = g_strdup_printf ("%s.g_norm", p)); g_free (s);
+}
+
+static void
+load_block (Loader *ld, D7Block *b, int dim, gboolean first, const char *p)
+{
+  const D7Config *c = &ld->m->config;
+  char *s;
+  b->index = ld->m->unet.n_blocks++;
+  b->cross_mode = c->unet.cross_mode;
+  b->ln1 = load_norm (ld, dim, s = g_strdup_printf ("%s.ln1", p)); g_free (s);
+  b->ln2 = load_norm (ld, dim, s = g_strdup_printf ("%s.ln2", p)); g_free (s);
+  b->ln3 = load_norm (ld, dim, s = g_strdup_printf ("%s.ln3", p)); g_free (s);
+  load_timemix (ld, &b->attn, dim, first, 0, &c->unet.lora, s = g_strdup_printf ("%s.attn", p)); g_free (s);
+  if (b->cross_mode == D7_CROSS_PAPER) {
+    load_timemix (ld, &b->cross_paper, dim, TRUE, c->text.dim, &c->unet.lora,
+                  s = g_strdup_printf ("%s.cross.tm", p));
+  } else {
+    load_cross_state (ld, &b->cross_state, dim, c->text.dim, &c->unet.lora,
+                      s = g_strdup_printf ("%s.cross", p));
+  }
+  g_free (s);
+  load_channelmix (ld, &b->ffn, dim, s = g_strdup_printf ("%s.ffn", p)); g_free (s);
+}
+
+static void
+load_resblock (Loader *ld, D7ResBlock *rb, int cin, int cout, const char *p)
+{
+  const D7Config *c = &ld->m->config;
+  char *s;
+  rb->norm1 = load_gnorm (ld, cin, s = g_strdup_printf ("%s.norm1", p)); g_free (s);
+  rb->conv1 = load_conv (ld, cin, cout, 3, s = g_strdup_printf ("%s.conv1", p)); g_free (s);
+  rb->emb_proj = load_linear (ld, c->unet.time_dim, 2 * cout, TRUE, s = g_strdup_printf ("%s.emb_proj", p)); g_free (s);
+  rb->norm2 = load_gnorm (ld, cout, s = g_strdup_printf ("%s.norm2", p)); g_free (s);
+  rb->conv2 = load_conv (ld, cout, cout, 3, s = g_strdup_printf ("%s.conv2", p)); g_free (s);
+  if (cin != cout) {
+    rb->skip = load_conv (ld, cin, cout, 1, s = g_strdup_printf ("%s.skip", p));
+    g_free (s);
+  }
+}
+
+static void
+load_stage (Loader *ld, D7Stage *st, const int *cins, int n, int cout, gboolean dir7, const char *p)
+{
+  st->n = n;
+  st->cout = cout;
+  st->res = g_new0 (D7ResBlock, n);
+  g_ptr_array_add (ld->m->buffers, st->res);
+  if (dir7) {
+    st->dir7 = g_new0 (D7Block, n);
+    g_ptr_array_add (ld->m->buffers, st->dir7);
+  }
+  for (int i = 0; i < n; i++) {
+    char *s = g_strdup_printf ("%s.res.%d", p, i);
+    load_resblock (ld, &st->res[i], cins[i], cout, s);
+    g_free (s);
+    if (dir7) {
+      s = g_strdup_printf ("%s.dir7.%d", p, i);
+      load_block (ld, &st->dir7[i], cout, i == 0, s);
+      g_free (s);
+    }
+  }
+}
+
+static void
+load_text (Loader *ld)
+{
+  const D7Config *c = &ld->m->config;
+  int D = c->text.dim;
+  D7TextEncoder *te = &ld->m->text;
+  te->emb = get (ld, 2, V2 (c->text.vocab_size, D), "text.emb.weight");
+  te->ln_in = load_norm (ld, D, "text.ln_in");
+  te->ln_out = load_norm (ld, D, "text.ln_out");
+  te->blocks = g_new0 (D7TextBlock, MAX (1, c->text.layers));
+  g_ptr_array_add (ld->m->buffers, te->blocks);
+  for (int i = 0; i < c->text.layers; i++) {
+    char *s;
+    D7TextBlock *b = &te->blocks[i];
+    b->ln1 = load_norm (ld, D, s = g_strdup_printf ("text.blocks.%d.ln1", i)); g_free (s);
+    b->ln2 = load_norm (ld, D, s = g_strdup_printf ("text.blocks.%d.ln2", i)); g_free (s);
+    load_timemix (ld, &b->attn, D, i == 0, 0, &c->text.lora, s = g_strdup_printf ("text.blocks.%d.attn", i)); g_free (s);
+    load_channelmix (ld, &b->ffn, D, s = g_strdup_printf ("text.blocks.%d.ffn", i)); g_free (s);
+  }
+}
+
+/* Mirrors UNet.__init__ in training/dir7/unet.py, channel bookkeeping included. */
+static void
+load_unet (Loader *ld)
+{
+  const D7Config *c = &ld->m->config;
+  D7UNet *u = &ld->m->unet;
+  int L = c->unet.n_levels, nres = c->unet.num_res_blocks, C0 = c->unet.base_channels;
+  int skips[1 + D7_MAX_LEVELS * 17], ns = 0, ch = C0;
+  int cins[17];
+  u->te0 = load_linear (ld, C0, c->unet.time_dim, TRUE, "unet.time_embed.0");
+  u->te2 = load_linear (ld, c->unet.time_dim, c->unet.time_dim, TRUE, "unet.time_embed.2");
+  u->conv_in = load_conv (ld, c->unet.image_channels, C0, 3, "unet.conv_in");
+  skips[ns++] = C0;
+  for (int i = 0; i < L; i++) {
+    int cc = C0 * c->unet.channel_mult[i];
+    for (int j = 0; j < nres; j++)
+      cins[j] = j == 0 ? ch : cc;
+    char *p = g_strdup_printf ("unet.down.%d", i);
+    load_stage (ld, &u->down[i], cins, nres, cc, c->unet.dir7_levels[i], p);
+    ch = cc;
+    for (int j = 0; j < nres; j++)
+      skips[ns++] = cc;
+    if (i < L - 1) {
+      char *s = g_strdup_printf ("%s.down.op", p);
+      u->down[i].resample = load_conv (ld, cc, cc, 3, s);
+      g_free (s);
+      skips[ns++] = cc;
+    }
+    g_free (p);
+  }
+  cins[0] = cins[1] = ch;
+  load_stage (ld, &u->mid, cins, 2, ch, c->unet.mid_dir7, "unet.mid");
+  for (int i = L - 1; i >= 0; i--) {
+    int cc = C0 * c->unet.channel_mult[i];
+    for (int j = 0; j < nres + 1; j++) {
+      cins[j] = ch + skips[--ns];
+      ch = cc;
+    }
+    char *p = g_strdup_printf ("unet.up.%d", i);
+    load_stage (ld, &u->up[i], cins, nres + 1, cc, c->unet.dir7_levels[i], p);
+    if (i > 0) {
+      char *s = g_strdup_printf ("%s.up.conv", p);
+      u->up[i].resample = load_conv (ld, cc, cc, 3, s);
+      g_free (s);
+    }
+    g_free (p);
+  }
+  u->norm_out = load_gnorm (ld, ch, "unet.norm_out");
+  u->conv_out = load_conv (ld, ch, c->unet.image_channels, 3, "unet.conv_out");
+}
+
+Dir7Model *
+dir7_model_load (const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  D7Safetensors *st = d7_safetensors_open (path, error);
+  if (!st)
+    return NULL;
+  const char *fmt = d7_safetensors_metadata (st, "dir7.format");
+  const char *json = d7_safetensors_metadata (st, "dir7.config");
+  if (!fmt || strcmp (fmt, "1") != 0 || !json) {
+    g_set_error (error, DIR7_ERROR, DIR7_ERROR_MODEL_INVALID,
+                 "%s: not a DIR-7 model file (needs __metadata__ dir7.format = \"1\" and dir7.config)",
+                 path);
+    d7_safetensors_close (st);
+    return NULL;
+  }
+  Dir7Model *m = g_new0 (Dir7Model, 1);
+  m->file = st;
+  m->buffers = g_ptr_array_new_with_free_func (g_free);
+  if (!d7_config_parse (json, &m->config, error)) {
+    dir7_model_free (m);
+    return NULL;
+  }
+  Loader ld = { m, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), error, TRUE };
+  load_text (&ld);
+  load_unet (&ld);
+  for (size_t i = 0; ld.ok && i < d7_safetensors_count (st); i++) {
+    const D7TensorInfo *ti = d7_safetensors_nth (st, i);
+    if (!g_hash_table_contains (ld.used, ti->name)) {
+      g_set_error (error, DIR7_ERROR, DIR7_ERROR_MODEL_INVALID,
+                   "tensor '%s' is not part of the model its dir7.config describes", ti->name);
+      ld.ok = FALSE;
+    }
+  }
+  g_hash_table_unref (ld.used);
+  if (!ld.ok) {
+    dir7_model_free (m);
+    return NULL;
+  }
+  return m;
+}
+
+void
+dir7_model_free (Dir7Model *m)
+{
+  if (!m)
+    return;
+  if (m->buffers)
+    g_ptr_array_unref (m->buffers);
+  if (m->file)
+    d7_safetensors_close (m->file);
+  g_free (m);
+}
+
+int
+dir7_model_native_size (const Dir7Model *m)
+{
+  return m->config.image_size;
+}
+
+int
+dir7_model_size_step (const Dir7Model *m)
+{
+  return 1 << (m->config.unet.n_levels - 1);
+}
+
+char *
+dir7_model_describe (const Dir7Model *m)
+{
+  const D7Config *c = &m->config;
+  GString *s = g_string_new (NULL);
+  g_string_append_printf (s, "DIR-7 model, format 1\n");
+  g_string_append_printf (s, "file size:        %zu bytes\n", d7_safetensors_file_size (m->file));
+  g_string_append_printf (s, "parameters:       %zu\n", m->n_params);
+  g_string_append_printf (s, "native size:      %d x %d, %d channels (%s)\n", c->image_size, c->image_size,
+                          c->unet.image_channels, c->unet.image_channels == 4 ? "premultiplied RGBA" : "RGB");
+  g_string_append_printf (s, "head size:        %d\n", c->head_size);
+  g_string_append_printf (s, "text encoder:     %d RWKV-7 layers, width %d, %d bytes max, vocab %d\n",
+                          c->text.layers, c->text.dim, c->text.max_len, c->text.vocab_size);
+  g_string_append_printf (s, "U-Net:            base %d, channel_mult [", c->unet.base_channels);
+  for (int i = 0; i < c->unet.n_levels; i++)
+    g_string_append_printf (s, "%s%d%s", i ? ", " : "", c->unet.channel_mult[i],
+                            c->unet.dir7_levels[i] ? "*" : "");
+  g_string_append_printf (s, "] (* = DIR-7 blocks), %d res blocks/level, mid DIR-7 %s\n",
+                          c->unet.num_res_blocks, c->unet.mid_dir7 ? "yes" : "no");
+  g_string_append_printf (s, "DIR-7 blocks:     %d, CrossWKV %s mode\n", m->unet.n_blocks,
+                          c->unet.cross_mode == D7_CROSS_STATE ? "state" : "paper");
+  g_string_append_printf (s, "diffusion:        %d steps, linear beta %g .. %g, epsilon\n",
+                          c->diffusion.timesteps, c->diffusion.beta_start, c->diffusion.beta_end);
+  return g_string_free (s, FALSE);
+}

@@ -1,0 +1,185 @@
+/* dir7_generate: text-to-image, img2img and inpainting with classifier-free
+ * guidance, following training/dir7/diffusion.py:sample step for step. */
+#include "dir7.h"
+#include "model.h"
+#include "philox.h"
+#include "sampler.h"
+
+#include <math.h>
+#include <string.h>
+
+#define D7_MAX_SIDE 4096
+#define D7_MAX_PIXELS (2048 * 2048)
+
+void
+dir7_generate_params_init (Dir7GenerateParams *p)
+{
+  memset (p, 0, sizeof *p);
+  p->prompt = "";
+  p->steps = 20;
+  p->sampler = DIR7_SAMPLER_DPMPP_2M;
+  p->guidance = 5.0f;
+  p->strength = 1.0f;
+}
+
+static const char *const sampler_names[] = { "ddpm", "ddim", "dpmpp-2m" };
+
+const char *
+dir7_sampler_name (Dir7Sampler s)
+{
+  return (unsigned) s < G_N_ELEMENTS (sampler_names) ? sampler_names[s] : "unknown";
+}
+
+gboolean
+dir7_sampler_from_name (const char *name, Dir7Sampler *s)
+{
+  for (unsigned i = 0; name && i < G_N_ELEMENTS (sampler_names); i++)
+    if (g_ascii_strcasecmp (name, sampler_names[i]) == 0) {
+      *s = (Dir7Sampler) i;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+check_params (const Dir7Model *m, const Dir7GenerateParams *p, GError **error)
+{
+  int step = dir7_model_size_step (m);
+  const char *bad = NULL;
+  if (!p->prompt)
+    bad = "the prompt is missing (use \"\" for an unconditional image)";
+  else if (!g_utf8_validate (p->prompt, -1, NULL) ||
+           (p->negative_prompt && !g_utf8_validate (p->negative_prompt, -1, NULL)))
+    bad = "the prompt is not valid UTF-8";
+  else if (p->steps < 1 || p->steps > m->config.diffusion.timesteps)
+    bad = "steps must be between 1 and the model's timesteps";
+  else if ((unsigned) p->sampler > DIR7_SAMPLER_DPMPP_2M)
+    bad = "unknown sampler";
+  else if (!(p->guidance >= 0.f && p->guidance <= 50.f))
+    bad = "guidance must be between 0 and 50";
+  else if (p->init_image && !(p->strength > 0.f && p->strength <= 1.f))
+    bad = "strength must be in (0, 1]";
+  else if (p->mask && !p->init_image)
+    bad = "inpainting needs an init image as well as a mask";
+  if (bad) {
+    g_set_error (error, DIR7_ERROR, DIR7_ERROR_INVALID_ARGUMENT, "%s", bad);
+    return FALSE;
+  }
+  if (p->width < step || p->height < step || p->width > D7_MAX_SIDE || p->height > D7_MAX_SIDE ||
+      (gint64) p->width * p->height > D7_MAX_PIXELS || p->width % step || p->height % step) {
+    g_set_error (error, DIR7_ERROR, DIR7_ERROR_INVALID_ARGUMENT,
+                 "size %d x %d is not supported: width and height must be multiples of %d "
+                 "between %d and %d, at most %d pixels", p->width, p->height, step, step,
+                 D7_MAX_SIDE, D7_MAX_PIXELS);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* interleaved [H,W,C] in [0,1] <-> planar [C,H,W] in [-1,1] */
+static void
+to_model (const float *img, int C, int HW, float *x)
+{
+  for (int c = 0; c < C; c++)
+    for (int i = 0; i < HW; i++)
+      x[(size_t) c * HW + i] = img[(size_t) i * 4 + c] * 2.f - 1.f;
+}
+
+static void
+from_model (const float *x, int C, int HW, float *img)
+{
+  for (int i = 0; i < HW; i++) {
+    for (int c = 0; c < C; c++)
+      img[(size_t) i * 4 + c] = CLAMP ((x[(size_t) c * HW + i] + 1.f) * 0.5f, 0.f, 1.f);
+    if (C == 3)
+      img[(size_t) i * 4 + 3] = 1.f;
+  }
+}
+
+static gboolean
+cancelled (const Dir7GenerateParams *p)
+{
+  return p->cancellable && g_cancellable_is_cancelled (p->cancellable);
+}
+
+float *
+dir7_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
+{
+  g_return_val_if_fail (m != NULL && p != NULL, NULL);
+  if (!check_params (m, p, error))
+    return NULL;
+  const D7Config *cfg = &m->config;
+  int C = cfg->unet.image_channels, H = p->height, W = p->width, HW = H * W;
+  size_t n = (size_t) C * HW;
+  gboolean guided = p->guidance != 1.0f;
+  double *ab = d7_alphas_cumprod (cfg->diffusion.timesteps, cfg->diffusion.beta_start,
+                                  cfg->diffusion.beta_end);
+  int T = cfg->diffusion.timesteps, steps = p->steps;
+  int start = p->init_image ? d7_first_step (steps, p->strength) : 0;
+
+  D7TextCond *cond = d7_text_cond_new (m, p->prompt);
+  D7TextCond *uncond = guided ? d7_text_cond_new (m, p->negative_prompt ? p->negative_prompt : "") : NULL;
+  float *x = g_new (float, n), *x0 = g_new (float, n), *eps = g_new (float, n);
+  float *eps_u = guided ? g_new (float, n) : NULL;
+  float *init = NULL, *preview = g_new (float, (size_t) HW * 4), *out = NULL;
+  D7SamplerState smp = { p->sampler, ab, p->seed, NULL, 0.0 };
+
+  d7_randn (p->seed, D7_STREAM_INIT, 0, x, n);
+  if (p->init_image) {
+    init = g_new (float, n);
+    to_model (p->init_image, C, HW, init);
+    double a = ab[d7_timestep (T, steps, start)];
+    float ca = (float) sqrt (a), cn = (float) sqrt (1.0 - a);
+    for (size_t j = 0; j < n; j++)
+      x[j] = ca * init[j] + cn * x[j];
+  }
+  for (int i = start; i < steps; i++) {
+    if (cancelled (p))
+      goto cancel;
+    int t = d7_timestep (T, steps, i), s = i + 1 < steps ? d7_timestep (T, steps, i + 1) : -1;
+    d7_unet_forward (m, x, H, W, t, cond, eps);
+    if (guided) {
+      d7_unet_forward (m, x, H, W, t, uncond, eps_u);
+      for (size_t j = 0; j < n; j++)
+        eps[j] = eps_u[j] + p->guidance * (eps[j] - eps_u[j]);
+    }
+    float c1 = (float) sqrt (1.0 - ab[t]), c2 = (float) sqrt (ab[t]);
+    for (size_t j = 0; j < n; j++)
+      x0[j] = CLAMP ((x[j] - c1 * eps[j]) / c2, -1.f, 1.f);
+    d7_sampler_step (&smp, i, x, x0, n, t, s);
+    if (p->mask) {
+      /* keep the known region: the init image noised to the next level */
+      float *z = eps;   /* eps is free until the next step */
+      float ks = 1.f, kn = 0.f;
+      if (s >= 0) {
+        d7_randn (p->seed, D7_STREAM_KNOWN + (uint32_t) i, 0, z, n);
+        ks = (float) sqrt (ab[s]);
+        kn = (float) sqrt (1.0 - ab[s]);
+      }
+      for (int c = 0; c < C; c++)
+        for (int q = 0; q < HW; q++) {
+          size_t j = (size_t) c * HW + q;
+          float known = s >= 0 ? ks * init[j] + kn * z[j] : init[j];
+          x[j] = p->mask[q] * x[j] + (1.f - p->mask[q]) * known;
+        }
+    }
+    if (p->progress) {
+      from_model (x0, C, HW, preview);
+      if (!p->progress (i - start + 1, steps - start, preview, p->progress_data))
+        goto cancel;
+    }
+  }
+  out = g_new (float, (size_t) HW * 4);
+  from_model (x, C, HW, out);
+  goto done;
+
+cancel:
+  g_set_error (error, DIR7_ERROR, DIR7_ERROR_CANCELLED, "generation cancelled");
+done:
+  d7_sampler_clear (&smp);
+  d7_text_cond_free (cond, m);
+  d7_text_cond_free (uncond, m);
+  g_free (x); g_free (x0); g_free (eps); g_free (eps_u); g_free (init);
+  g_free (preview); g_free (ab);
+  return out;
+}

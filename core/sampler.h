@@ -1,0 +1,34 @@
+/* DDPM schedule and the three samplers, as training/dir7/diffusion.py. */
+#ifndef DIR7_SAMPLER_H
+#define DIR7_SAMPLER_H
+
+#include "dir7.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#define D7_STREAM_INIT  0u
+#define D7_STREAM_DDPM  1u        /* + step index */
+#define D7_STREAM_KNOWN 0x10000u  /* + step index: inpainting's known region */
+
+/* alpha_bar[0..T-1] for linear betas, in double. g_free() it. */
+double *d7_alphas_cumprod (int T, double beta_start, double beta_end);
+/* t_i = (T-1)(steps-i) / steps, integer division, i < steps */
+int d7_timestep (int T, int steps, int i);
+/* img2img: index of the first step that runs (at least one runs) */
+int d7_first_step (int steps, float strength);
+
+typedef struct {
+  Dir7Sampler kind;
+  const double *ab;
+  uint64_t seed;
+  float *prev_x0;               /* DPM-Solver++(2M) history */
+  double prev_h;
+} D7SamplerState;
+
+/* Moves x (n floats) from timestep t to s (s < 0: the clean image), given the
+ * clean estimate x0; i is the step index (DDPM's noise stream). */
+void d7_sampler_step (D7SamplerState *st, int i, float *x, const float *x0,
+                      size_t n, int t, int s);
+void d7_sampler_clear (D7SamplerState *st);
+
+#endif

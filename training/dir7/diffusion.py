@@ -1,0 +1,119 @@
+"""DDPM schedule, samplers, guidance, img2img and inpainting (contract section 7).
+
+The C core (core/sampler.c, core/pipeline.c) follows this file step for step:
+same timesteps, same coefficients (computed in double), same noise streams.
+"""
+import math
+import torch
+
+from .noise import randn_torch
+from .text_encoder import batch_tokens
+
+STREAM_INIT = 0           # the starting latent noise
+STREAM_DDPM = 1           # + step index: DDPM's per-step noise
+STREAM_KNOWN = 0x10000    # + step index: inpainting's re-noised known region
+SAMPLERS = ("ddpm", "ddim", "dpmpp-2m")
+
+
+def alphas_cumprod(dcfg):
+    """Linear betas beta_start..beta_end over `timesteps`, cumulative product in double."""
+    T = dcfg.timesteps
+    ab, out = 1.0, []
+    for i in range(T):
+        beta = dcfg.beta_start + (dcfg.beta_end - dcfg.beta_start) * i / (T - 1)
+        ab *= 1.0 - beta
+        out.append(ab)
+    return out
+
+
+def timesteps(T, steps):
+    """Descending integer timesteps: t_i = (T-1)(steps-i) // steps, i < steps."""
+    return [((T - 1) * (steps - i)) // steps for i in range(steps)]
+
+
+def first_step(steps, strength):
+    """img2img starts this many steps in; at least one step always runs."""
+    return steps - max(1, min(steps, int(steps * strength)))
+
+
+class Sampler:
+    def __init__(self, name, ab, seed):
+        assert name in SAMPLERS, name
+        self.name, self.ab, self.seed = name, ab, seed
+        self.prev_x0 = None
+        self.prev_h = None
+
+    def step(self, i, x, x0, t, s):
+        """Move x from timestep t to s (s = -1: the clean image) given x0(x, t)."""
+        ab_t = self.ab[t]
+        ab_s = self.ab[s] if s >= 0 else 1.0
+        if s < 0:
+            return x0
+        if self.name == "ddim":
+            eps = (x - math.sqrt(ab_t) * x0) / math.sqrt(1.0 - ab_t)
+            return math.sqrt(ab_s) * x0 + math.sqrt(1.0 - ab_s) * eps
+        if self.name == "ddpm":
+            beta = 1.0 - ab_t / ab_s
+            c0 = math.sqrt(ab_s) * beta / (1.0 - ab_t)
+            ct = math.sqrt(1.0 - beta) * (1.0 - ab_s) / (1.0 - ab_t)
+            sigma = math.sqrt(beta * (1.0 - ab_s) / (1.0 - ab_t))
+            z = randn_torch(self.seed, STREAM_DDPM + i, 0, x.shape)
+            return c0 * x0 + ct * x + sigma * z
+        # DPM-Solver++(2M), data prediction
+        lam_t = 0.5 * math.log(ab_t / (1.0 - ab_t))
+        lam_s = 0.5 * math.log(ab_s / (1.0 - ab_s))
+        h = lam_s - lam_t
+        d = x0
+        if self.prev_x0 is not None:
+            r = self.prev_h / h
+            d = (1.0 + 0.5 / r) * x0 - (0.5 / r) * self.prev_x0
+        self.prev_x0, self.prev_h = x0, h
+        sig_ratio = math.sqrt((1.0 - ab_s) / (1.0 - ab_t))
+        return sig_ratio * x - math.sqrt(ab_s) * math.expm1(-h) * d
+
+
+@torch.no_grad()
+def sample(model, prompt, negative="", steps=20, sampler="dpmpp-2m", guidance=5.0,
+           seed=0, width=None, height=None, init=None, strength=1.0, mask=None,
+           progress=None):
+    """One image. init: [C,H,W] in [-1,1]; mask: [H,W], 1 = regenerate.
+    Returns [C,H,W] in [-1,1] (premultiplied RGBA for 4 channels)."""
+    cfg = model.cfg
+    C = cfg.unet.image_channels
+    H = height or cfg.image_size
+    W = width or cfg.image_size
+    ab = alphas_cumprod(cfg.diffusion)
+    ts = timesteps(cfg.diffusion.timesteps, steps)
+    start = first_step(steps, strength) if init is not None else 0
+
+    prompts = [prompt] if guidance == 1.0 else [negative or "", prompt]
+    ids, tmask = batch_tokens(prompts, cfg.text.max_len)
+    text = model.text(ids, tmask)
+    cache = {}  # state mode: each block's prompt state, computed once
+
+    noise = randn_torch(seed, STREAM_INIT, 0, (C, H, W))
+    if init is not None:
+        a = ab[ts[start]]
+        x = math.sqrt(a) * init + math.sqrt(1.0 - a) * noise
+    else:
+        x = noise
+    smp = Sampler(sampler, ab, seed)
+    for i in range(start, steps):
+        t = ts[i]
+        s = ts[i + 1] if i + 1 < steps else -1
+        xb = x[None].expand(len(prompts), -1, -1, -1)
+        tb = torch.full((len(prompts),), t, dtype=torch.long)
+        eps = model.unet(xb, tb, text, tmask, cache)
+        eps = eps[0] if len(prompts) == 1 else eps[0] + guidance * (eps[1] - eps[0])
+        x0 = ((x - math.sqrt(1.0 - ab[t]) * eps) / math.sqrt(ab[t])).clamp(-1.0, 1.0)
+        x = smp.step(i, x, x0, t, s)
+        if mask is not None:
+            if s >= 0:
+                z = randn_torch(seed, STREAM_KNOWN + i, 0, (C, H, W))
+                known = math.sqrt(ab[s]) * init + math.sqrt(1.0 - ab[s]) * z
+            else:
+                known = init
+            x = mask * x + (1.0 - mask) * known
+        if progress is not None:
+            progress(i - start + 1, steps - start, x0)
+    return x
