@@ -4,6 +4,7 @@
 #define DIR7_MODEL_H
 
 #include "config.h"
+#include "dir7.h"
 #include "safetensors.h"
 
 typedef struct { const float *w, *b; float eps; } D7Norm;      /* gamma, beta */

@@ -1,0 +1,3 @@
+#include "dir7.h"
+
+G_DEFINE_QUARK (dir7-error-quark, dir7_error)
