@@ -18,7 +18,7 @@ expect_exit () {
   shift 4
   "$@" >"$TMP/out" 2>"$TMP/err"
   local rc=$?
-  if [ "$rc" -eq "$code" ] && grep -qi -- "$pat" "$TMP/err" "$TMP/out"; then
+  if [ "$rc" -eq "$code" ] && { [ -z "$pat" ] || grep -qi -- "$pat" "$TMP/err" "$TMP/out"; }; then
     ok "$what"
   else
     bad "$what (exit $rc, wanted $code; stderr: $(head -c 300 "$TMP/err"))"
