@@ -44,7 +44,7 @@ d7_randn (uint64_t seed, uint32_t stream, uint32_t batch, float *out, size_t n)
     float z[4];
     for (int p = 0; p < 2; p++) {
       double rad = sqrt (-2.0 * log (uniform (w[2 * p])));
-      double th = 2.0 * M_PI * uniform (w[2 * p + 1]);
+      double th = 6.283185307179586 * uniform (w[2 * p + 1]);
       z[2 * p] = (float) (rad * cos (th));
       z[2 * p + 1] = (float) (rad * sin (th));
     }
