@@ -26,7 +26,17 @@ typedef struct {
   double   guidance, strength;
   gboolean quiet;
   char   **rest;
+  char    *joined_prompt;       /* owned: the positional words joined */
 } Options;
+
+static void
+options_clear (Options *o, char **rest_all)
+{
+  g_free (o->prompt); g_free (o->negative); g_free (o->sampler); g_free (o->model);
+  g_free (o->output); g_free (o->init); g_free (o->mask); g_free (o->seed_str);
+  g_free (o->joined_prompt);
+  g_strfreev (rest_all);
+}
 
 static gboolean
 progress_bar (int step, int total, const float *preview, gpointer data)
@@ -112,11 +122,11 @@ cmd_generate (const char *cmd, Options *o, GOptionContext *ctx)
   dir7_generate_params_init (&p);
 
   /* everything is checked before the (slow) model load */
-  if (!o->prompt && o->rest && o->rest[0])
-    o->prompt = g_strjoinv (" ", o->rest);
-  else if (o->rest && o->rest[0])
+  if (o->prompt && o->rest && o->rest[0])
     return usage_error (ctx, "give the prompt either as --prompt or as arguments, not both");
-  p.prompt = o->prompt ? o->prompt : "";
+  if (!o->prompt && o->rest && o->rest[0])
+    o->joined_prompt = g_strjoinv (" ", o->rest);
+  p.prompt = o->prompt ? o->prompt : o->joined_prompt ? o->joined_prompt : "";
   p.negative_prompt = o->negative;
   if (o->steps < 1 || o->steps > 1000)
     return usage_error (ctx, "--steps must be between 1 and 1000");
@@ -240,6 +250,7 @@ main (int argc, char **argv)
   /* the command is the first remaining argument */
   if (!o.rest || !o.rest[0])
     return usage_error (ctx, "no command given (generate, img2img, inpaint or info)");
+  char **rest_all = o.rest;
   const char *cmd = o.rest[0];
   o.rest = o.rest + 1;
   int rc;
@@ -250,5 +261,6 @@ main (int argc, char **argv)
   else
     rc = usage_error (ctx, "unknown command (generate, img2img, inpaint or info)");
   g_option_context_free (ctx);
+  options_clear (&o, rest_all);
   return rc;
 }
