@@ -101,13 +101,28 @@ save_atomically (const char *path, const float *img, int w, int h, GError **erro
   return TRUE;
 }
 
+/* The model, or NULL after a message that says where it was looked for. */
+static Dir7Model *
+load_model (const Options *o)
+{
+  const char *path = model_path (o);
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    fprintf (stderr, "dir7: no model file at '%s' (not found): pass --model FILE or set DIR7_MODEL\n", path);
+    return NULL;
+  }
+  GError *err = NULL;
+  Dir7Model *m = dir7_model_load (path, &err);
+  if (!m)
+    fail (err);
+  return m;
+}
+
 static int
 cmd_info (const Options *o)
 {
-  GError *err = NULL;
-  Dir7Model *m = dir7_model_load (model_path (o), &err);
+  Dir7Model *m = load_model (o);
   if (!m)
-    return fail (err);
+    return 1;
   g_autofree char *s = dir7_model_describe (m);
   printf ("model file:       %s\n%s", model_path (o), s);
   dir7_model_free (m);
@@ -180,9 +195,9 @@ cmd_generate (const char *cmd, Options *o, GOptionContext *ctx)
     p.init_image = init;
     p.mask = mask;
   }
-  Dir7Model *m = dir7_model_load (model_path (o), &err);
+  Dir7Model *m = load_model (o);
   if (!m)
-    return fail (err);
+    return 1;
   if (!o->init) {
     p.width = o->width ? o->width : dir7_model_native_size (m);
     p.height = o->height ? o->height : dir7_model_native_size (m);

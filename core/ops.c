@@ -1,58 +1,225 @@
-/* CPU kernels. The GEMM packs B into panels and runs a 4x16 register-tile
- * micro-kernel that the compiler vectorises; on x86-64 an AVX2+FMA clone is
- * picked at run time. Everything else is plain loops. */
+/* CPU kernels: row-major float32, OpenMP where the work is big enough to pay
+ * for waking the threads. The GEMM is the usual Goto/BLIS scheme: B is packed
+ * into KC x NR column strips, A into MR x KC row panels, and an MR x NR
+ * register-tile micro-kernel does all the flops. The micro-kernel is plain C
+ * (the compiler vectorises it); on x86-64 an AVX2+FMA version is picked at
+ * run time, so a default -O2 build still gets the fast path. */
 #include "ops.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MR 4     /* rows of the register tile */
-#define NR 16    /* columns of the register tile */
-#define KC 256   /* K block: a packed B panel of KC x NC stays in L2 */
-#define NC 512
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define D7_CLONES __attribute__ ((target_clones ("arch=x86-64-v3", "default")))
+#ifdef _OPENMP
+#include <omp.h>
+#define PRAGMA(x) _Pragma (#x)
 #else
-#define D7_CLONES
+#define PRAGMA(x)   /* no -fopenmp: the pragmas vanish, no -Wunknown-pragmas */
+#endif
+/* threads only when there is enough work to amortise the fork/join */
+#define PARALLEL_FOR(cond) PRAGMA (omp parallel for schedule (static) if (cond))
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define D7_X86 1
+#include <immintrin.h>
 #endif
 
-/* acc[MR][NR] += A[MR rows, kc] * Bp[kc][NR] (Bp row stride NR) */
-D7_CLONES static void
-micro_kernel (int kc, const float *A, int lda, const float *Bp, float *C, int ldc,
-              int mr, int nr)
+static int
+max_threads (void)
 {
-  float acc[MR][NR] = { { 0 } };
-  for (int k = 0; k < kc; k++) {
-    const float *b = Bp + (size_t) k * NR;
-    for (int r = 0; r < MR; r++) {
-      float a = r < mr ? A[(size_t) r * lda + k] : 0.f;
-      for (int c = 0; c < NR; c++)
-        acc[r][c] += a * b[c];
-    }
-  }
-  for (int r = 0; r < mr; r++)
-    for (int c = 0; c < nr; c++)
-      C[(size_t) r * ldc + c] += acc[r][c];
+#ifdef _OPENMP
+  return omp_get_max_threads ();
+#else
+  return 1;
+#endif
 }
 
-/* Packs op(B)[k0:k0+kc, j0:j0+nc] into NR-wide column strips, zero-padded. */
-static void
-pack_b (const float *B, int ldb, int trans_b, int k0, int kc, int j0, int nc, float *Bp)
+static int
+thread_id (void)
 {
-  for (int js = 0; js < nc; js += NR) {
-    float *dst = Bp + (size_t) js * kc;
-    int w = nc - js < NR ? nc - js : NR;
+#ifdef _OPENMP
+  return omp_get_thread_num ();
+#else
+  return 0;
+#endif
+}
+
+static int imin (int a, int b) { return a < b ? a : b; }
+
+/* ------------------------------------------------------------------ GEMM */
+
+#define MR 6      /* register tile rows: 6 x 16 is 12 AVX2 accumulators */
+#define NR 16     /* register tile columns */
+#define KC 256    /* depth of a packed block: a KC x NR strip of B sits in L1 */
+#define MC 96     /* rows of A packed per task: MC x KC (96 KiB) sits in L2 */
+#define NC 2048   /* columns of B packed at once, shared by all threads */
+
+/* C[MR,NR] (=|+=) Ap[kc,MR]^T Bp[kc,NR]; both panels packed, zero-padded */
+typedef void (*kernel_fn) (int kc, const float *a, const float *b, float *c,
+                           int ldc, int add);
+
+static void
+kernel_c (int kc, const float *a, const float *b, float *c, int ldc, int add)
+{
+  float acc[MR][NR] = { { 0 } };
+  for (int k = 0; k < kc; k++, a += MR, b += NR)
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < NR; j++)
+        acc[r][j] += a[r] * b[j];
+  for (int r = 0; r < MR; r++) {
+    float *cr = c + (size_t) r * ldc;
+    for (int j = 0; j < NR; j++)
+      cr[j] = add ? cr[j] + acc[r][j] : acc[r][j];
+  }
+}
+
+#ifdef D7_X86
+/* the same tile with the accumulators pinned in 12 ymm registers */
+__attribute__ ((target ("avx2,fma"))) static void
+kernel_avx2 (int kc, const float *a, const float *b, float *c, int ldc, int add)
+{
+  __m256 c00 = _mm256_setzero_ps (), c01 = c00, c10 = c00, c11 = c00,
+         c20 = c00, c21 = c00, c30 = c00, c31 = c00,
+         c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int k = 0; k < kc; k++, a += MR, b += NR) {
+    __m256 b0 = _mm256_loadu_ps (b), b1 = _mm256_loadu_ps (b + 8), t;
+#define ROW(r) t = _mm256_broadcast_ss (a + r);        \
+               c##r##0 = _mm256_fmadd_ps (t, b0, c##r##0); \
+               c##r##1 = _mm256_fmadd_ps (t, b1, c##r##1);
+    ROW (0) ROW (1) ROW (2) ROW (3) ROW (4) ROW (5)
+#undef ROW
+  }
+#define STORE(r) {                                                        \
+    float *p = c + (size_t) r * ldc;                                      \
+    if (add) {                                                            \
+      c##r##0 = _mm256_add_ps (c##r##0, _mm256_loadu_ps (p));             \
+      c##r##1 = _mm256_add_ps (c##r##1, _mm256_loadu_ps (p + 8));         \
+    }                                                                     \
+    _mm256_storeu_ps (p, c##r##0);                                        \
+    _mm256_storeu_ps (p + 8, c##r##1);                                    \
+  }
+  STORE (0) STORE (1) STORE (2) STORE (3) STORE (4) STORE (5)
+#undef STORE
+}
+#endif
+
+static int use_simd = 1;
+
+void
+d7_gemm_use_simd (int enable)
+{
+  use_simd = enable;
+}
+
+static kernel_fn
+pick_kernel (void)
+{
+#ifdef D7_X86
+  if (use_simd && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    return kernel_avx2;
+#endif
+  return kernel_c;
+}
+
+/* Packs op(B)[k0:k0+kc, j0:j0+w] (w <= NR) as dst[k][NR], zero-padded. */
+static void
+pack_b_strip (const float *B, int ldb, int trans_b, int k0, int kc, int j0, int w, float *dst)
+{
+  if (!trans_b) {
     for (int k = 0; k < kc; k++) {
-      for (int c = 0; c < w; c++) {
-        int j = j0 + js + c, kk = k0 + k;
-        dst[(size_t) k * NR + c] = trans_b ? B[(size_t) j * ldb + kk] : B[(size_t) kk * ldb + j];
-      }
+      const float *src = B + (size_t) (k0 + k) * ldb + j0;
+      float *d = dst + (size_t) k * NR;
+      for (int c = 0; c < w; c++)
+        d[c] = src[c];
       for (int c = w; c < NR; c++)
-        dst[(size_t) k * NR + c] = 0.f;
+        d[c] = 0.f;
+    }
+  } else {   /* B is [N,K]: each column of op(B) is a contiguous row of B */
+    for (int c = 0; c < NR; c++) {
+      const float *src = B + (size_t) (j0 + c) * ldb + k0;
+      for (int k = 0; k < kc; k++)
+        dst[(size_t) k * NR + c] = c < w ? src[k] : 0.f;
     }
   }
+}
+
+/* Packs A[i0:i0+mc, k0:k0+kc] as MR-row panels dst[panel][k][MR], zero-padded. */
+static void
+pack_a_block (const float *A, int lda, int i0, int mc, int k0, int kc, float *dst)
+{
+  for (int i = 0; i < mc; i += MR, dst += (size_t) MR * kc) {
+    int h = imin (MR, mc - i);
+    for (int r = 0; r < MR; r++) {
+      const float *src = A + (size_t) (i0 + i + r) * lda + k0;
+      for (int k = 0; k < kc; k++)
+        dst[(size_t) k * MR + r] = r < h ? src[k] : 0.f;
+    }
+  }
+}
+
+/* M == 1: a matrix-vector product; packing would cost as much as the flops */
+static void
+gemv (int N, int K, const float *a, const float *B, int ldb, int trans_b, float *c, int accumulate)
+{
+  if (trans_b) {
+    PARALLEL_FOR ((size_t) N * K > 65536)
+    for (int j = 0; j < N; j++) {
+      const float *b = B + (size_t) j * ldb;
+      float s[8] = { 0 };   /* 8 partial sums: lets the dot product vectorise */
+      int k = 0;
+      for (; k + 8 <= K; k += 8)
+        for (int u = 0; u < 8; u++)
+          s[u] += a[k + u] * b[k + u];
+      for (; k < K; k++)
+        s[0] += a[k] * b[k];
+      float sum = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
+      c[j] = accumulate ? c[j] + sum : sum;
+    }
+  } else {
+    /* columns in chunks so each thread streams its own slice of every row */
+    int chunks = (N + 255) / 256;
+    PARALLEL_FOR ((size_t) N * K > 65536)
+    for (int ch = 0; ch < chunks; ch++) {
+      int j0 = ch * 256, j1 = imin (N, j0 + 256);
+      if (!accumulate)
+        for (int j = j0; j < j1; j++)
+          c[j] = 0.f;
+      for (int k = 0; k < K; k++) {
+        const float *b = B + (size_t) k * ldb;
+        float ak = a[k];
+        for (int j = j0; j < j1; j++)
+          c[j] += ak * b[j];
+      }
+    }
+  }
+}
+
+/* Last resort when the packing buffers cannot be allocated. */
+static void
+gemm_naive (int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+            int trans_b, float *C, int ldc, int accumulate)
+{
+  PARALLEL_FOR ((size_t) M * N * K > 65536)
+  for (int i = 0; i < M; i++) {
+    float *c = C + (size_t) i * ldc;
+    if (!accumulate)
+      for (int j = 0; j < N; j++)
+        c[j] = 0.f;
+    for (int k = 0; k < K; k++) {
+      float a = A[(size_t) i * lda + k];
+      for (int j = 0; j < N; j++)
+        c[j] += a * (trans_b ? B[(size_t) j * ldb + k] : B[(size_t) k * ldb + j]);
+    }
+  }
+}
+
+static float *
+alloc_floats (size_t n)
+{
+  /* 64-byte aligned panels; aligned_alloc wants a multiple of the alignment */
+  size_t bytes = (n * sizeof (float) + 63) & ~(size_t) 63;
+  return aligned_alloc (64, bytes ? bytes : 64);
 }
 
 void
@@ -61,51 +228,151 @@ d7_gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb,
 {
   if (M <= 0 || N <= 0)
     return;
-  if (!accumulate)
-    for (int i = 0; i < M; i++)
-      memset (C + (size_t) i * ldc, 0, sizeof (float) * N);
-  if (K <= 0)
+  if (K <= 0) {   /* empty sum */
+    if (!accumulate)
+      for (int i = 0; i < M; i++)
+        memset (C + (size_t) i * ldc, 0, sizeof (float) * N);
     return;
-  int n_jb = (N + NC - 1) / NC;
-  int m_tiles = (M + MR - 1) / MR;
-  for (int k0 = 0; k0 < K; k0 += KC) {
-    int kc = K - k0 < KC ? K - k0 : KC;
-    for (int jb = 0; jb < n_jb; jb++) {
-      int j0 = jb * NC, nc = N - j0 < NC ? N - j0 : NC;
-      int strips = (nc + NR - 1) / NR;
-      float *Bp = malloc (sizeof (float) * (size_t) strips * NR * kc);
-      if (!Bp) {   /* no room to pack: the plain triple loop still works */
-        for (int i = 0; i < M; i++)
-          for (int k = 0; k < kc; k++) {
-            float a = A[(size_t) i * lda + k0 + k];
-            for (int j = j0; j < j0 + nc; j++)
-              C[(size_t) i * ldc + j] += a * (trans_b ? B[(size_t) j * ldb + k0 + k] : B[(size_t) (k0 + k) * ldb + j]);
+  }
+  if (M == 1) {
+    gemv (N, K, A, B, ldb, trans_b, C, accumulate);
+    return;
+  }
+
+  kernel_fn kern = pick_kernel ();
+  int nt = max_threads ();
+  int ncb = imin (N, NC), kcb = imin (K, KC);
+  int mcb = imin ((M + MR - 1) / MR * MR, MC);
+  float *Bp = alloc_floats ((size_t) (ncb + NR - 1) / NR * NR * kcb);
+  float *Ap = alloc_floats ((size_t) nt * mcb * kcb);
+  if (!Bp || !Ap) {
+    free (Bp);
+    free (Ap);
+    gemm_naive (M, N, K, A, lda, B, ldb, trans_b, C, ldc, accumulate);
+    return;
+  }
+  int n_ic = (M + MC - 1) / MC;
+  int big = (double) M * N * K >= 64.0 * 64 * 64;
+
+  PRAGMA (omp parallel if (big))
+  {
+    float *ap = Ap + (size_t) thread_id () * mcb * kcb;
+    for (int j0 = 0; j0 < N; j0 += NC) {
+      int nc = imin (NC, N - j0), strips = (nc + NR - 1) / NR;
+      /* few row blocks (small M): split the columns too so all threads work,
+       * but keep >= 4 strips per task so A is not repacked too often */
+      int groups = imin ((4 * nt + n_ic - 1) / n_ic, (strips + 3) / 4);
+      if (groups < 1)
+        groups = 1;
+      int per_group = (strips + groups - 1) / groups;
+      for (int k0 = 0; k0 < K; k0 += KC) {
+        int kc = imin (KC, K - k0);
+        int add = accumulate || k0 > 0;
+
+        PRAGMA (omp for schedule (static))
+        for (int s = 0; s < strips; s++)
+          pack_b_strip (B, ldb, trans_b, k0, kc, j0 + s * NR, imin (NR, nc - s * NR),
+                        Bp + (size_t) s * NR * kc);
+
+        /* tasks ordered row-block major: a thread's contiguous share mostly
+         * keeps one packed A block; it repacks only when the block changes */
+        int packed = -1;
+        PRAGMA (omp for schedule (static))
+        for (int t = 0; t < n_ic * groups; t++) {
+          int ic = t / groups, g = t % groups;
+          int i0 = ic * MC, mc = imin (MC, M - i0);
+          if (packed != ic) {
+            pack_a_block (A, lda, i0, mc, k0, kc, ap);
+            packed = ic;
           }
-        continue;
+          int s1 = imin (strips, (g + 1) * per_group);
+          for (int s = g * per_group; s < s1; s++) {
+            int jj = j0 + s * NR, nr = imin (NR, N - jj);
+            const float *bp = Bp + (size_t) s * NR * kc;
+            for (int i = 0; i < mc; i += MR) {
+              int mr = imin (MR, mc - i);
+              float *c = C + (size_t) (i0 + i) * ldc + jj;
+              const float *a = ap + (size_t) i * kc;
+              if (mr == MR && nr == NR) {
+                kern (kc, a, bp, c, ldc, add);
+              } else {   /* edge tile: compute in full, write back the part */
+                float tile[MR * NR];
+                kern (kc, a, bp, tile, NR, 0);
+                for (int r = 0; r < mr; r++)
+                  for (int j = 0; j < nr; j++)
+                    c[(size_t) r * ldc + j] = add ? c[(size_t) r * ldc + j] + tile[r * NR + j]
+                                                  : tile[r * NR + j];
+              }
+            }
+          }
+        }
+        /* the implicit barrier above keeps Bp alive until every task is done */
       }
-      pack_b (B, ldb, trans_b, k0, kc, j0, nc, Bp);
-      /* tiles are independent: split them over the threads */
-#pragma omp parallel for schedule(static) if ((double) M * nc * kc > 1e5)
-      for (int t = 0; t < m_tiles * strips; t++) {
-        int it = t / strips, s = t % strips;
-        int i = it * MR, js = s * NR;
-        int mr = M - i < MR ? M - i : MR, nr = nc - js < NR ? nc - js : NR;
-        micro_kernel (kc, A + (size_t) i * lda + k0, lda, Bp + (size_t) js * kc,
-                      C + (size_t) i * ldc + j0 + js, ldc, mr, nr);
-      }
-      free (Bp);
     }
   }
+  free (Bp);
+  free (Ap);
 }
 
 void
 d7_linear (const float *x, int T, int in, const float *W, const float *bias, int out, float *y)
 {
-  if (bias) {
+  d7_gemm (T, out, in, x, in, W, in, 1, y, out, 0);
+  if (bias)
+    PARALLEL_FOR ((size_t) T * out > 65536)
     for (int t = 0; t < T; t++)
-      memcpy (y + (size_t) t * out, bias, sizeof (float) * out);
+      for (int o = 0; o < out; o++)
+        y[(size_t) t * out + o] += bias[o];
+}
+
+/* ------------------------------------------------------------ convolution */
+
+/* y += W * x without any scratch: slow, only when malloc fails */
+static void
+conv2d_direct (const float *x, int cin, int h, int w, const float *W, int cout, int k,
+               int stride, int pad, int oh, int ow, float *y)
+{
+  size_t npix = (size_t) oh * ow;
+  PARALLEL_FOR (cout > 1)
+  for (int co = 0; co < cout; co++)
+    for (int ci = 0; ci < cin; ci++)
+      for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++) {
+          float wt = W[(((size_t) co * cin + ci) * k + ky) * k + kx];
+          for (int oy = 0; oy < oh; oy++) {
+            int iy = oy * stride - pad + ky;
+            if (iy < 0 || iy >= h)
+              continue;
+            for (int ox = 0; ox < ow; ox++) {
+              int ix = ox * stride - pad + kx;
+              if (ix >= 0 && ix < w)
+                y[(size_t) co * npix + (size_t) oy * ow + ox] += wt * x[((size_t) ci * h + iy) * w + ix];
+            }
+          }
+        }
+}
+
+/* cols[r][p - p0] for rows r = (ci, ky, kx) and output pixels p in [p0, p0+np) */
+static void
+im2col (const float *x, int cin, int h, int w, int k, int stride, int pad, int ow,
+        size_t p0, int np, float *cols)
+{
+  int rows = cin * k * k;
+  PARALLEL_FOR ((size_t) rows * np > 65536)
+  for (int r = 0; r < rows; r++) {
+    int ci = r / (k * k), ky = r / k % k, kx = r % k;
+    const float *xc = x + (size_t) ci * h * w;
+    float *dst = cols + (size_t) r * np;
+    int oy = (int) (p0 / ow), ox = (int) (p0 % ow);
+    for (int p = 0; p < np; p++) {
+      int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+      dst[p] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? xc[(size_t) iy * w + ix] : 0.f;
+      if (++ox == ow) {
+        ox = 0;
+        oy++;
+      }
+    }
   }
-  d7_gemm (T, out, in, x, in, W, in, 1, y, out, bias != NULL);
 }
 
 void
@@ -113,65 +380,52 @@ d7_conv2d (const float *x, int cin, int h, int w, const float *W, const float *b
            int cout, int k, int stride, int pad, float *y)
 {
   int oh = (h + 2 * pad - k) / stride + 1, ow = (w + 2 * pad - k) / stride + 1;
+  if (oh <= 0 || ow <= 0 || cout <= 0)
+    return;
   size_t npix = (size_t) oh * ow;
+  /* y starts as the bias; every GEMM below accumulates onto it */
+  PARALLEL_FOR ((size_t) cout * npix > 65536)
   for (int c = 0; c < cout; c++) {
     float b = bias ? bias[c] : 0.f;
     for (size_t i = 0; i < npix; i++)
       y[c * npix + i] = b;
   }
-  if (k == 1 && stride == 1 && pad == 0) {
+  if (k == 1 && stride == 1 && pad == 0) {   /* x already is the column matrix */
     d7_gemm (cout, (int) npix, cin, W, cin, x, (int) npix, 0, y, (int) npix, 1);
     return;
   }
-  /* im2col: rows (ci, ky, kx), columns output pixels; then W[cout, cin*k*k] x cols */
+  /* im2col a band of output pixels at a time: bounds the scratch to ~8 MiB
+   * and keeps it in cache while the GEMM reads it */
   int rows = cin * k * k;
-  float *cols = malloc (sizeof (float) * (size_t) rows * npix);
-  if (!cols) {   /* direct convolution: slow, but no large buffer */
-    for (int co = 0; co < cout; co++)
-      for (int ci = 0; ci < cin; ci++)
-        for (int ky = 0; ky < k; ky++)
-          for (int kx = 0; kx < k; kx++) {
-            float wt = W[(((size_t) co * cin + ci) * k + ky) * k + kx];
-            for (int oy = 0; oy < oh; oy++) {
-              int iy = oy * stride - pad + ky;
-              if (iy < 0 || iy >= h)
-                continue;
-              for (int ox = 0; ox < ow; ox++) {
-                int ix = ox * stride - pad + kx;
-                if (ix >= 0 && ix < w)
-                  y[(size_t) co * npix + (size_t) oy * ow + ox] += wt * x[((size_t) ci * h + iy) * w + ix];
-              }
-            }
-          }
+  size_t band = ((size_t) 8 << 20) / sizeof (float) / (size_t) rows;
+  band = band < 256 ? 256 : band / 64 * 64;
+  if (band > npix)
+    band = npix;
+  float *cols = malloc (sizeof (float) * (size_t) rows * band);
+  if (!cols) {
+    conv2d_direct (x, cin, h, w, W, cout, k, stride, pad, oh, ow, y);
     return;
   }
-#pragma omp parallel for schedule(static) if (rows * npix > 65536)
-  for (int r = 0; r < rows; r++) {
-    int ci = r / (k * k), ky = (r / k) % k, kx = r % k;
-    float *dst = cols + (size_t) r * npix;
-    for (int oy = 0; oy < oh; oy++) {
-      int iy = oy * stride - pad + ky;
-      for (int ox = 0; ox < ow; ox++) {
-        int ix = ox * stride - pad + kx;
-        dst[(size_t) oy * ow + ox] = (iy >= 0 && iy < h && ix >= 0 && ix < w)
-                                     ? x[((size_t) ci * h + iy) * w + ix] : 0.f;
-      }
-    }
+  for (size_t p0 = 0; p0 < npix; p0 += band) {
+    int np = (int) (npix - p0 < band ? npix - p0 : band);
+    im2col (x, cin, h, w, k, stride, pad, ow, p0, np, cols);
+    d7_gemm (cout, np, rows, W, rows, cols, np, 0, y + p0, (int) npix, 1);
   }
-  d7_gemm (cout, (int) npix, rows, W, rows, cols, (int) npix, 0, y, (int) npix, 1);
   free (cols);
 }
 
-/* mean and 1/sqrt(var + eps) of n values, two passes in double */
+/* ------------------------------------------------------------------ norms */
+
+/* mean and 1/sqrt(var + eps) of n values, two passes in double (biased var) */
 static void
-moments (const float *x, size_t n, size_t stride, double eps, float *mean, float *rstd)
+moments (const float *x, size_t n, double eps, float *mean, float *rstd)
 {
   double s = 0, q = 0;
   for (size_t i = 0; i < n; i++)
-    s += x[i * stride];
+    s += x[i];
   double m = s / (double) n;
   for (size_t i = 0; i < n; i++) {
-    double d = x[i * stride] - m;
+    double d = x[i] - m;
     q += d * d;
   }
   *mean = (float) m;
@@ -181,72 +435,89 @@ moments (const float *x, size_t n, size_t stride, double eps, float *mean, float
 void
 d7_group_norm (float *x, int C, int HW, int groups, float eps, const float *gamma, const float *beta)
 {
-  int cpg = C / groups;
-#pragma omp parallel for schedule(static) if ((size_t) C * HW > 65536)
+  int cpg = C / groups;   /* channels c of group g: g*cpg <= c < (g+1)*cpg */
+  PARALLEL_FOR ((size_t) C * HW > 32768)
   for (int g = 0; g < groups; g++) {
     float *p = x + (size_t) g * cpg * HW, mean, rstd;
-    moments (p, (size_t) cpg * HW, 1, eps, &mean, &rstd);
+    moments (p, (size_t) cpg * HW, eps, &mean, &rstd);
     for (int c = 0; c < cpg; c++) {
       int ch = g * cpg + c;
-      float ga = gamma ? gamma[ch] : 1.f, be = beta ? beta[ch] : 0.f;
+      /* fold the affine into one multiply-add per value */
+      float sc = rstd * (gamma ? gamma[ch] : 1.f);
+      float sh = (beta ? beta[ch] : 0.f) - mean * sc;
       float *q = p + (size_t) c * HW;
       for (int i = 0; i < HW; i++)
-        q[i] = (q[i] - mean) * rstd * ga + be;
+        q[i] = q[i] * sc + sh;
     }
+  }
+}
+
+/* normalises n values (y may equal x), then gamma/beta[n] or 1/0 */
+static void
+norm_row (const float *x, int n, float eps, const float *gamma, const float *beta, float *y)
+{
+  float mean, rstd;
+  moments (x, (size_t) n, eps, &mean, &rstd);
+  for (int i = 0; i < n; i++) {
+    float v = (x[i] - mean) * rstd;
+    y[i] = v * (gamma ? gamma[i] : 1.f) + (beta ? beta[i] : 0.f);
   }
 }
 
 void
 d7_layer_norm (const float *x, int T, int D, float eps, const float *gamma, const float *beta, float *y)
 {
-#pragma omp parallel for schedule(static) if ((size_t) T * D > 65536)
-  for (int t = 0; t < T; t++) {
-    const float *p = x + (size_t) t * D;
-    float *q = y + (size_t) t * D, mean, rstd;
-    moments (p, D, 1, eps, &mean, &rstd);
-    for (int d = 0; d < D; d++)
-      q[d] = (p[d] - mean) * rstd * (gamma ? gamma[d] : 1.f) + (beta ? beta[d] : 0.f);
-  }
+  PARALLEL_FOR ((size_t) T * D > 32768)
+  for (int t = 0; t < T; t++)
+    norm_row (x + (size_t) t * D, D, eps, gamma, beta, y + (size_t) t * D);
 }
 
 void
 d7_head_norm (float *x, int T, int H, int N, float eps, const float *gamma, const float *beta)
 {
-  for (int t = 0; t < T; t++)
-    for (int h = 0; h < H; h++) {
-      float *p = x + (size_t) t * H * N + (size_t) h * N, mean, rstd;
-      moments (p, N, 1, eps, &mean, &rstd);
-      for (int j = 0; j < N; j++) {
-        int c = h * N + j;
-        p[j] = (p[j] - mean) * rstd * (gamma ? gamma[c] : 1.f) + (beta ? beta[c] : 0.f);
-      }
-    }
+  PARALLEL_FOR ((size_t) T * H * N > 32768)
+  for (int s = 0; s < T * H; s++) {
+    size_t off = (size_t) (s % H) * N;   /* gamma/beta are per channel h*N+j */
+    norm_row (x + (size_t) s * N, N, eps, gamma ? gamma + off : NULL,
+              beta ? beta + off : NULL, x + (size_t) s * N);
+  }
 }
 
 void
 d7_head_l2norm (float *x, int T, int H, int N)
 {
-  for (size_t s = 0; s < (size_t) T * H; s++) {
-    float *p = x + s * N;
+  PARALLEL_FOR ((size_t) T * H * N > 32768)
+  for (int s = 0; s < T * H; s++) {
+    float *p = x + (size_t) s * N;
     double q = 0;
     for (int j = 0; j < N; j++)
       q += (double) p[j] * p[j];
-    float inv = (float) (1.0 / fmax (sqrt (q), 1e-12));
+    double nrm = sqrt (q);
+    /* F.normalize divides by the clamped norm; dividing in double keeps it
+     * exact-ish even when the clamp makes 1/norm huge */
+    if (nrm < 1e-12)
+      nrm = 1e-12;
     for (int j = 0; j < N; j++)
-      p[j] *= inv;
+      p[j] = (float) (p[j] / nrm);
   }
 }
+
+/* ------------------------------------------------------------ element-wise */
+
+#define EW_PAR ((n) > 16384)
 
 void
 d7_silu (float *x, size_t n)
 {
+  PARALLEL_FOR (EW_PAR)
   for (size_t i = 0; i < n; i++)
-    x[i] = x[i] / (1.f + expf (-x[i]));
+    x[i] = x[i] / (1.f + expf (-x[i]));   /* -> -0 (not NaN) as x -> -inf */
 }
 
 void
 d7_sigmoid (float *x, size_t n)
 {
+  PARALLEL_FOR (EW_PAR)
   for (size_t i = 0; i < n; i++)
     x[i] = 1.f / (1.f + expf (-x[i]));
 }
@@ -254,6 +525,7 @@ d7_sigmoid (float *x, size_t n)
 void
 d7_tanh (float *x, size_t n)
 {
+  PARALLEL_FOR (EW_PAR)
   for (size_t i = 0; i < n; i++)
     x[i] = tanhf (x[i]);
 }
@@ -261,33 +533,49 @@ d7_tanh (float *x, size_t n)
 void
 d7_upsample_nearest2x (const float *x, int C, int H, int W, float *y)
 {
+  PARALLEL_FOR ((size_t) C * H * W > 16384)
   for (int c = 0; c < C; c++)
-    for (int i = 0; i < 2 * H; i++) {
-      const float *src = x + ((size_t) c * H + i / 2) * W;
-      float *dst = y + ((size_t) c * 2 * H + i) * 2 * W;
-      for (int j = 0; j < 2 * W; j++)
-        dst[j] = src[j / 2];
+    for (int i = 0; i < H; i++) {
+      const float *src = x + ((size_t) c * H + i) * W;
+      float *d0 = y + ((size_t) c * 2 * H + 2 * i) * 2 * W, *d1 = d0 + 2 * W;
+      for (int j = 0; j < W; j++)
+        d0[2 * j] = d0[2 * j + 1] = src[j];
+      memcpy (d1, d0, sizeof (float) * 2 * W);   /* the odd row repeats it */
     }
 }
 
 void
 d7_token_shift_delta (const float *x, int T, int D, float *delta)
 {
-  /* backwards, so delta may alias nothing but still reads x[t-1] intact */
-  for (int t = T - 1; t >= 0; t--)
-    for (int d = 0; d < D; d++) {
-      float prev = t > 0 ? x[(size_t) (t - 1) * D + d] : 0.f;
-      delta[(size_t) t * D + d] = prev - x[(size_t) t * D + d];
-    }
+  /* last row first: x[t-1] is still intact when row t is written, so this
+   * also works in place (delta == x) */
+  for (int t = T - 1; t >= 0; t--) {
+    const float *cur = x + (size_t) t * D, *prev = cur - D;
+    float *d = delta + (size_t) t * D;
+    if (t > 0)
+      for (int j = 0; j < D; j++)
+        d[j] = prev[j] - cur[j];
+    else
+      for (int j = 0; j < D; j++)
+        d[j] = -cur[j];
+  }
 }
 
 void
 d7_transpose (const float *x, int rows, int cols, float *y)
 {
-  const int B = 32;
-  for (int r0 = 0; r0 < rows; r0 += B)
-    for (int c0 = 0; c0 < cols; c0 += B)
-      for (int r = r0; r < rows && r < r0 + B; r++)
-        for (int c = c0; c < cols && c < c0 + B; c++)
+  /* 32 x 32 tiles: both the reads of x and the writes of y stay in a few
+   * cache lines per tile; tiles of output rows go to different threads */
+  enum { TB = 32 };
+  int cblocks = (cols + TB - 1) / TB;
+  PARALLEL_FOR ((size_t) rows * cols > 65536)
+  for (int cb = 0; cb < cblocks; cb++) {
+    int c0 = cb * TB, c1 = imin (cols, c0 + TB);
+    for (int r0 = 0; r0 < rows; r0 += TB) {
+      int r1 = imin (rows, r0 + TB);
+      for (int c = c0; c < c1; c++)
+        for (int r = r0; r < r1; r++)
           y[(size_t) c * rows + r] = x[(size_t) r * cols + c];
+    }
+  }
 }
