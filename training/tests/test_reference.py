@@ -9,7 +9,8 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from dir7.config import tiny_config, Dir7Config           # noqa: E402
-from dir7.wkv import wkv7_recurrent, wkv7_chunked          # noqa: E402
+from dir7.wkv import wkv7_recurrent, wkv7_chunked, wkv7_chunked_batched  # noqa: E402
+from dir7 import rwkv7                                     # noqa: E402
 from dir7.unet import Dir7Model                            # noqa: E402
 from dir7.text_encoder import batch_tokens, tokenize, EOT  # noqa: E402
 from dir7 import diffusion                                 # noqa: E402
@@ -33,6 +34,31 @@ def test_chunked_equals_recurrent(chunk):
     o2, s2 = wkv7_chunked(*args, state=s0, chunk=chunk)
     assert (o1 - o2).abs().max() <= 1e-4 * (1 + o1.abs().max())
     assert (s1 - s2).abs().max() <= 1e-4 * (1 + s1.abs().max())
+
+
+@pytest.mark.parametrize("chunk", [16, 32])
+def test_batched_chunked_equals_recurrent(chunk):
+    args = rand_wkv(T=150)
+    s0 = 0.1 * torch.randn(2, 2, 64, 64)
+    o1, s1 = wkv7_recurrent(*args, state=s0)
+    o2, s2 = wkv7_chunked_batched(*args, state=s0, chunk=chunk)
+    assert (o1 - o2).abs().max() <= 1e-4 * (1 + o1.abs().max())
+    assert (s1 - s2).abs().max() <= 1e-4 * (1 + s1.abs().max())
+
+
+def test_training_path_equals_reference_model():
+    torch.manual_seed(3)
+    m = Dir7Model(tiny_config()).eval()
+    ids, mask = batch_tokens(["a red apple", "x"], 32)
+    x = torch.randn(2, 4, 16, 16)
+    with torch.no_grad():
+        ref = m.unet(x, torch.tensor([3, 900]), m.text(ids, mask), mask)
+        rwkv7.WKV_IMPL = "batched"
+        try:
+            fast = m.unet(x, torch.tensor([3, 900]), m.text(ids, mask), mask)
+        finally:
+            rwkv7.WKV_IMPL = "reference"
+    assert (ref - fast).abs().max() <= 1e-4 * (1 + ref.abs().max())
 
 
 def test_recurrence_matches_definition():
