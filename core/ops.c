@@ -1,13 +1,12 @@
 /* CPU kernels: row-major float32, OpenMP where the work is big enough to pay
  * for waking the threads. The GEMM is the usual Goto/BLIS scheme: B is packed
- * into KC x NR column strips, A into MR x KC row panels, and an MR x NR
+ * into K x NR column strips, A into MR x KC row panels, and an MR x NR
  * register-tile micro-kernel does all the flops. The micro-kernel is plain C
  * (the compiler vectorises it); on x86-64 an AVX2+FMA version is picked at
  * run time, so a default -O2 build still gets the fast path. */
 #include "ops.h"
 
 #include <math.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,26 +50,32 @@ static int imin (int a, int b) { return a < b ? a : b; }
 
 #define MR 6      /* register tile rows: 6 x 16 is 12 AVX2 accumulators */
 #define NR 16     /* register tile columns */
-#define KC 256    /* depth of a packed block: a KC x NR strip of B sits in L1 */
+#define KC 256    /* depth of a block: a KC x NR piece of a B strip sits in L1 */
 #define MC 96     /* rows of A packed per task: MC x KC (96 KiB) sits in L2 */
-#define NC 2048   /* columns of B packed at once, shared by all threads */
+#define NC_BYTES ((size_t) 16 << 20)   /* packed B shared by all threads */
 
 /* C[MR,NR] (=|+=) Ap[kc,MR]^T Bp[kc,NR]; both panels packed, zero-padded */
 typedef void (*kernel_fn) (int kc, const float *a, const float *b, float *c,
                            int ldc, int add);
 
+/* Portable tile, in two 8-column halves: 6 x 8 accumulators fit in the 16
+ * SSE registers of baseline x86-64 (and NEON), where a 6 x 16 array would be
+ * spilled; it also keeps GCC -O3 from vectorising along k instead of j. */
 static void
-kernel_c (int kc, const float *a, const float *b, float *c, int ldc, int add)
+kernel_c (int kc, const float *a0, const float *b0, float *c, int ldc, int add)
 {
-  float acc[MR][NR] = { { 0 } };
-  for (int k = 0; k < kc; k++, a += MR, b += NR)
-    for (int r = 0; r < MR; r++)
-      for (int j = 0; j < NR; j++)
-        acc[r][j] += a[r] * b[j];
-  for (int r = 0; r < MR; r++) {
-    float *cr = c + (size_t) r * ldc;
-    for (int j = 0; j < NR; j++)
-      cr[j] = add ? cr[j] + acc[r][j] : acc[r][j];
+  for (int h = 0; h < NR; h += 8) {
+    float acc[MR][8] = { { 0 } };
+    const float *a = a0, *b = b0 + h;
+    for (int k = 0; k < kc; k++, a += MR, b += NR)
+      for (int r = 0; r < MR; r++)
+        for (int j = 0; j < 8; j++)
+          acc[r][j] += a[r] * b[j];
+    for (int r = 0; r < MR; r++) {
+      float *cr = c + (size_t) r * ldc + h;
+      for (int j = 0; j < 8; j++)
+        cr[j] = add ? cr[j] + acc[r][j] : acc[r][j];
+    }
   }
 }
 
@@ -136,11 +141,14 @@ pack_b_strip (const float *B, int ldb, int trans_b, int k0, int kc, int j0, int 
         d[c] = 0.f;
     }
   } else {   /* B is [N,K]: each column of op(B) is a contiguous row of B */
-    for (int c = 0; c < NR; c++) {
+    for (int c = 0; c < w; c++) {
       const float *src = B + (size_t) (j0 + c) * ldb + k0;
       for (int k = 0; k < kc; k++)
-        dst[(size_t) k * NR + c] = c < w ? src[k] : 0.f;
+        dst[(size_t) k * NR + c] = src[k];
     }
+    for (int c = w; c < NR; c++)
+      for (int k = 0; k < kc; k++)
+        dst[(size_t) k * NR + c] = 0.f;
   }
 }
 
@@ -150,11 +158,14 @@ pack_a_block (const float *A, int lda, int i0, int mc, int k0, int kc, float *ds
 {
   for (int i = 0; i < mc; i += MR, dst += (size_t) MR * kc) {
     int h = imin (MR, mc - i);
-    for (int r = 0; r < MR; r++) {
+    for (int r = 0; r < h; r++) {
       const float *src = A + (size_t) (i0 + i + r) * lda + k0;
       for (int k = 0; k < kc; k++)
-        dst[(size_t) k * MR + r] = r < h ? src[k] : 0.f;
+        dst[(size_t) k * MR + r] = src[k];
     }
+    for (int r = h; r < MR; r++)
+      for (int k = 0; k < kc; k++)
+        dst[(size_t) k * MR + r] = 0.f;
   }
 }
 
@@ -241,9 +252,13 @@ d7_gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb,
 
   kernel_fn kern = pick_kernel ();
   int nt = max_threads ();
-  int ncb = imin (N, NC), kcb = imin (K, KC);
-  int mcb = imin ((M + MR - 1) / MR * MR, MC);
-  float *Bp = alloc_floats ((size_t) (ncb + NR - 1) / NR * NR * kcb);
+  /* B is packed whole (all K) for as many columns as fit in NC_BYTES, so
+   * the threads meet at a barrier only twice per column block, not twice
+   * per K block: on a busy machine every barrier can wait a time slice */
+  size_t fit = NC_BYTES / sizeof (float) / (size_t) K / NR * NR;
+  int ncb = fit < NR ? NR : fit < (size_t) N ? (int) fit : N;
+  int kcb = imin (K, KC), mcb = imin ((M + MR - 1) / MR * MR, MC);
+  float *Bp = alloc_floats ((size_t) (ncb + NR - 1) / NR * NR * K);
   float *Ap = alloc_floats ((size_t) nt * mcb * kcb);
   if (!Bp || !Ap) {
     free (Bp);
@@ -251,62 +266,53 @@ d7_gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb,
     gemm_naive (M, N, K, A, lda, B, ldb, trans_b, C, ldc, accumulate);
     return;
   }
+  int big = (double) M * N * K >= 64.0 * 64 * 64;   /* else one thread */
+  (void) big;   /* unused without OpenMP */
   int n_ic = (M + MC - 1) / MC;
-  int big = (double) M * N * K >= 64.0 * 64 * 64;
+  for (int j0 = 0; j0 < N; j0 += ncb) {
+    int nc = imin (ncb, N - j0), strips = (nc + NR - 1) / NR;
 
-  PRAGMA (omp parallel if (big))
-  {
-    float *ap = Ap + (size_t) thread_id () * mcb * kcb;
-    for (int j0 = 0; j0 < N; j0 += NC) {
-      int nc = imin (NC, N - j0), strips = (nc + NR - 1) / NR;
-      /* few row blocks (small M): split the columns too so all threads work,
-       * but keep >= 4 strips per task so A is not repacked too often */
-      int groups = imin ((4 * nt + n_ic - 1) / n_ic, (strips + 3) / 4);
-      if (groups < 1)
-        groups = 1;
-      int per_group = (strips + groups - 1) / groups;
+    PARALLEL_FOR (big)
+    for (int s = 0; s < strips; s++)
+      pack_b_strip (B, ldb, trans_b, 0, K, j0 + s * NR, imin (NR, nc - s * NR),
+                    Bp + (size_t) s * NR * K);
+
+    /* a task is a block of MC rows x a group of strips. Few row blocks
+     * (small M): split the columns too, so every thread gets work, but keep
+     * >= 4 strips a task so that repacking A stays cheap. Dynamic schedule:
+     * a thread that gets the CPU to itself takes the tasks of one that
+     * does not. */
+    int groups = imin ((4 * nt + n_ic - 1) / n_ic, (strips + 3) / 4);
+    if (groups < 1)
+      groups = 1;
+    int per_group = (strips + groups - 1) / groups;
+    PRAGMA (omp parallel for schedule (dynamic) if (big))
+    for (int t = 0; t < n_ic * groups; t++) {
+      int i0 = t / groups * MC, mc = imin (MC, M - i0);
+      int s0 = t % groups * per_group, s1 = imin (strips, s0 + per_group);
+      float *ap = Ap + (size_t) thread_id () * mcb * kcb;
       for (int k0 = 0; k0 < K; k0 += KC) {
-        int kc = imin (KC, K - k0);
-        int add = accumulate || k0 > 0;
-
-        PRAGMA (omp for schedule (static))
-        for (int s = 0; s < strips; s++)
-          pack_b_strip (B, ldb, trans_b, k0, kc, j0 + s * NR, imin (NR, nc - s * NR),
-                        Bp + (size_t) s * NR * kc);
-
-        /* tasks ordered row-block major: a thread's contiguous share mostly
-         * keeps one packed A block; it repacks only when the block changes */
-        int packed = -1;
-        PRAGMA (omp for schedule (static))
-        for (int t = 0; t < n_ic * groups; t++) {
-          int ic = t / groups, g = t % groups;
-          int i0 = ic * MC, mc = imin (MC, M - i0);
-          if (packed != ic) {
-            pack_a_block (A, lda, i0, mc, k0, kc, ap);
-            packed = ic;
-          }
-          int s1 = imin (strips, (g + 1) * per_group);
-          for (int s = g * per_group; s < s1; s++) {
-            int jj = j0 + s * NR, nr = imin (NR, N - jj);
-            const float *bp = Bp + (size_t) s * NR * kc;
-            for (int i = 0; i < mc; i += MR) {
-              int mr = imin (MR, mc - i);
-              float *c = C + (size_t) (i0 + i) * ldc + jj;
-              const float *a = ap + (size_t) i * kc;
-              if (mr == MR && nr == NR) {
-                kern (kc, a, bp, c, ldc, add);
-              } else {   /* edge tile: compute in full, write back the part */
-                float tile[MR * NR];
-                kern (kc, a, bp, tile, NR, 0);
-                for (int r = 0; r < mr; r++)
-                  for (int j = 0; j < nr; j++)
-                    c[(size_t) r * ldc + j] = add ? c[(size_t) r * ldc + j] + tile[r * NR + j]
-                                                  : tile[r * NR + j];
-              }
+        int kc = imin (KC, K - k0), add = accumulate || k0 > 0;
+        pack_a_block (A, lda, i0, mc, k0, kc, ap);   /* stays in L2 */
+        for (int s = s0; s < s1; s++) {
+          int jj = j0 + s * NR, nr = imin (NR, N - jj);
+          const float *bp = Bp + (size_t) s * NR * K + (size_t) k0 * NR;   /* in L1 */
+          for (int i = 0; i < mc; i += MR) {
+            int mr = imin (MR, mc - i);
+            float *c = C + (size_t) (i0 + i) * ldc + jj;
+            const float *a = ap + (size_t) i * kc;
+            if (mr == MR && nr == NR) {
+              kern (kc, a, bp, c, ldc, add);
+            } else {   /* edge tile: compute in full, write back the part */
+              float tile[MR * NR];
+              kern (kc, a, bp, tile, NR, 0);
+              for (int r = 0; r < mr; r++)
+                for (int j = 0; j < nr; j++)
+                  c[(size_t) r * ldc + j] = add ? c[(size_t) r * ldc + j] + tile[r * NR + j]
+                                                : tile[r * NR + j];
             }
           }
         }
-        /* the implicit barrier above keeps Bp alive until every task is done */
       }
     }
   }
@@ -318,11 +324,12 @@ void
 d7_linear (const float *x, int T, int in, const float *W, const float *bias, int out, float *y)
 {
   d7_gemm (T, out, in, x, in, W, in, 1, y, out, 0);
-  if (bias)
-    PARALLEL_FOR ((size_t) T * out > 65536)
-    for (int t = 0; t < T; t++)
-      for (int o = 0; o < out; o++)
-        y[(size_t) t * out + o] += bias[o];
+  if (!bias)
+    return;
+  PARALLEL_FOR ((size_t) T * out > 65536)
+  for (int t = 0; t < T; t++)
+    for (int o = 0; o < out; o++)
+      y[(size_t) t * out + o] += bias[o];
 }
 
 /* ------------------------------------------------------------ convolution */
@@ -442,12 +449,12 @@ d7_group_norm (float *x, int C, int HW, int groups, float eps, const float *gamm
     moments (p, (size_t) cpg * HW, eps, &mean, &rstd);
     for (int c = 0; c < cpg; c++) {
       int ch = g * cpg + c;
-      /* fold the affine into one multiply-add per value */
-      float sc = rstd * (gamma ? gamma[ch] : 1.f);
-      float sh = (beta ? beta[ch] : 0.f) - mean * sc;
+      /* gamma folded into the scale; the mean is subtracted first rather
+       * than folded into the shift, which would cancel when |mean| >> std */
+      float sc = rstd * (gamma ? gamma[ch] : 1.f), sh = beta ? beta[ch] : 0.f;
       float *q = p + (size_t) c * HW;
       for (int i = 0; i < HW; i++)
-        q[i] = q[i] * sc + sh;
+        q[i] = (q[i] - mean) * sc + sh;
     }
   }
 }

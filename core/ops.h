@@ -10,6 +10,11 @@
 void d7_gemm (int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, int trans_b, float *C, int ldc, int accumulate);
 
+/* For tests: 0 makes d7_gemm use its portable C micro-kernel even where a
+ * SIMD one (AVX2+FMA, picked at run time) exists; 1, the default, allows it.
+ * Not thread-safe: call it while no d7_gemm is running. */
+void d7_gemm_use_simd (int enable);
+
 /* y[T,out] = x[T,in] W^T + bias; W is PyTorch's [out,in]; bias may be NULL. */
 void d7_linear (const float *x, int T, int in, const float *W,
                 const float *bias, int out, float *y);
