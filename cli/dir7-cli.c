@@ -2,7 +2,9 @@
 #include "dir7.h"
 #include "png_io.h"
 
+#include <errno.h>
 #include <glib/gstdio.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,9 +26,9 @@ typedef struct {
   char    *prompt, *negative, *sampler, *model, *output, *init, *mask, *seed_str;
   int      steps, width, height;
   double   guidance, strength;
-  gboolean quiet;
+  gboolean quiet, show_bar;     /* bar only on a terminal, never with --quiet */
   char   **rest;
-  char    *joined_prompt;       /* owned: the positional words joined */
+  char    *joined_prompt;       /* owned: the prompt in UTF-8 */
 } Options;
 
 static void
@@ -42,7 +44,7 @@ static gboolean
 progress_bar (int step, int total, const float *preview, gpointer data)
 {
   const Options *o = data;
-  if (!o->quiet) {
+  if (o->show_bar) {
     int w = 30, fill = total ? step * w / total : w;
     fprintf (stderr, "\r[");
     for (int i = 0; i < w; i++)
@@ -70,6 +72,28 @@ fail (GError *err)
   fprintf (stderr, "dir7: %s\n", err->message);
   g_error_free (err);
   return 1;
+}
+
+/* Arguments arrive as raw bytes: UTF-8 as it is (the common case, even under
+ * LANG=C), otherwise converted from the locale's charset. NULL if neither. */
+static char *
+arg_to_utf8 (const char *arg)
+{
+  if (g_utf8_validate (arg, -1, NULL))
+    return g_strdup (arg);
+  return g_locale_to_utf8 (arg, -1, NULL, NULL, NULL);
+}
+
+/* Decimal 0 .. 2^64-1, nothing else: strtoull would wrap "-1" and saturate. */
+static gboolean
+parse_seed (const char *s, guint64 *seed)
+{
+  if (!g_ascii_isdigit (*s))
+    return FALSE;
+  char *end;
+  errno = 0;
+  *seed = g_ascii_strtoull (s, &end, 10);
+  return *end == '\0' && errno == 0;
 }
 
 static const char *
@@ -139,10 +163,14 @@ cmd_generate (const char *cmd, Options *o, GOptionContext *ctx)
   /* everything is checked before the (slow) model load */
   if (o->prompt && o->rest && o->rest[0])
     return usage_error (ctx, "give the prompt either as --prompt or as arguments, not both");
-  if (!o->prompt && o->rest && o->rest[0])
-    o->joined_prompt = g_strjoinv (" ", o->rest);
-  p.prompt = o->prompt ? o->prompt : o->joined_prompt ? o->joined_prompt : "";
-  p.negative_prompt = o->negative;
+  g_autofree char *raw = o->prompt ? g_strdup (o->prompt)
+                        : o->rest && o->rest[0] ? g_strjoinv (" ", o->rest) : g_strdup ("");
+  o->joined_prompt = arg_to_utf8 (raw);
+  g_autofree char *negative = o->negative ? arg_to_utf8 (o->negative) : NULL;
+  if (!o->joined_prompt || (o->negative && !negative))
+    return usage_error (ctx, "the prompt is neither UTF-8 nor in the locale's character set");
+  p.prompt = o->joined_prompt;
+  p.negative_prompt = negative;
   if (o->steps < 1 || o->steps > 1000)
     return usage_error (ctx, "--steps must be between 1 and 1000");
   p.steps = o->steps;
@@ -165,14 +193,20 @@ cmd_generate (const char *cmd, Options *o, GOptionContext *ctx)
   if (!img2img && !inpaint && (o->init || o->mask))
     return usage_error (ctx, "--init and --mask belong to img2img and inpaint");
   if (o->seed_str) {
-    char *end;
-    p.seed = g_ascii_strtoull (o->seed_str, &end, 10);
-    if (!*o->seed_str || *end)
-      return usage_error (ctx, "--seed must be a non-negative integer");
+    if (!parse_seed (o->seed_str, &p.seed))
+      return usage_error (ctx, "--seed must be an integer from 0 to 18446744073709551615");
   } else {
     p.seed = ((guint64) g_random_int () << 32) | g_random_int ();
     if (!o->quiet)
       fprintf (stderr, "seed %" G_GUINT64_FORMAT "\n", p.seed);
+  }
+
+  /* a missing output folder should not cost a whole generation */
+  g_autofree char *out_dir = g_path_get_dirname (o->output);
+  if (!g_file_test (out_dir, G_FILE_TEST_IS_DIR) || g_file_test (o->output, G_FILE_TEST_IS_DIR)) {
+    fprintf (stderr, "dir7: cannot write '%s': %s\n", o->output,
+             g_file_test (o->output, G_FILE_TEST_IS_DIR) ? "it is a directory" : "no such directory");
+    return 1;
   }
 
   GError *err = NULL;
@@ -181,6 +215,12 @@ cmd_generate (const char *cmd, Options *o, GOptionContext *ctx)
     int w, h;
     if (!(init = d7_png_load (o->init, &w, &h, &err)))
       return fail (err);
+    if (w < 8 || w > 4096 || h < 8 || h > 4096) {
+      fprintf (stderr, "dir7: '%s' is %d x %d; sides from 8 to 4096 are supported\n", o->init, w, h);
+      return 1;
+    }
+    if ((o->width && o->width != w) || (o->height && o->height != h))
+      return usage_error (ctx, "with --init the size is the image's: leave out --width/--height");
     p.width = w;
     p.height = h;
     if (o->mask) {
@@ -208,7 +248,7 @@ cmd_generate (const char *cmd, Options *o, GOptionContext *ctx)
   float *img = dir7_generate (m, &p, &err);
   dir7_model_free (m);
   if (!img) {
-    if (!o->quiet)
+    if (o->show_bar)
       fputc ('\n', stderr);
     return fail (err);
   }
@@ -226,8 +266,8 @@ main (int argc, char **argv)
 {
   Options o = { .steps = 20, .guidance = 5.0, .strength = -1, .output = NULL };
   GOptionEntry entries[] = {
-    { "prompt", 'p', 0, G_OPTION_ARG_STRING, &o.prompt, "The prompt (UTF-8, any language)", "TEXT" },
-    { "negative", 0, 0, G_OPTION_ARG_STRING, &o.negative, "Negative prompt", "TEXT" },
+    { "prompt", 'p', 0, G_OPTION_ARG_FILENAME, &o.prompt, "The prompt (UTF-8, any language)", "TEXT" },
+    { "negative", 0, 0, G_OPTION_ARG_FILENAME, &o.negative, "Negative prompt", "TEXT" },
     { "steps", 0, 0, G_OPTION_ARG_INT, &o.steps, "Denoising steps, 1-1000 (20)", "N" },
     { "sampler", 0, 0, G_OPTION_ARG_STRING, &o.sampler, "ddpm, ddim or dpmpp-2m (dpmpp-2m)", "NAME" },
     { "guidance", 0, 0, G_OPTION_ARG_DOUBLE, &o.guidance, "Classifier-free guidance scale (5.0)", "G" },
@@ -240,10 +280,12 @@ main (int argc, char **argv)
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &o.model, "Model file ($DIR7_MODEL, else " DIR7_DEFAULT_MODEL ")", "FILE" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, "Output PNG (out.png)", "PNG" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "No progress output", NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.rest, NULL, "[PROMPT...]" },
+    /* raw bytes (FILENAME): arg_to_utf8 decides the encoding, see there */
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.rest, NULL, "COMMAND [PROMPT...]" },
     { NULL }
   };
-  GOptionContext *ctx = g_option_context_new ("COMMAND [PROMPT...]");
+  setlocale (LC_ALL, "");  /* for g_locale_to_utf8 and translated GOption messages */
+  GOptionContext *ctx = g_option_context_new (NULL);
   g_option_context_set_summary (ctx,
     "DIR-7: text-to-image diffusion with CrossWKV (RWKV-7) text conditioning.\n\n"
     "Commands:\n"
@@ -262,6 +304,7 @@ main (int argc, char **argv)
     o.sampler = g_strdup ("dpmpp-2m");
   if (!o.output)
     o.output = g_strdup ("out.png");
+  o.show_bar = !o.quiet && isatty (STDERR_FILENO);
   /* the command is the first remaining argument */
   if (!o.rest || !o.rest[0])
     return usage_error (ctx, "no command given (generate, img2img, inpaint or info)");
