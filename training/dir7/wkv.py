@@ -77,6 +77,11 @@ def wkv7_chunked_batched(r, w, k, v, a, b, state=None, chunk=32):
     32 keeps e^{-L} below e^{19.5}: safe in fp32. Only the state is carried
     from chunk to chunk. Equal to wkv7_recurrent up to fp32 rounding.
     """
+    with torch.autocast(r.device.type, enabled=False):   # the state stays fp32
+        return _chunked_batched(r, w, k, v, a, b, state, chunk)
+
+
+def _chunked_batched(r, w, k, v, a, b, state, chunk):
     B, T, H, N = r.shape
     dt = r.dtype
     C = chunk

@@ -1,0 +1,46 @@
+"""The in-domain CLIP: the byte-level RWKV-7 text tower (DIR-7's text encoder)
+and a small convolutional image tower, trained contrastively."""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .text_encoder import TextEncoder
+
+
+class ImageTower(nn.Module):
+    def __init__(self, channels=4, width=64, embed=256):
+        super().__init__()
+        layers, c = [], channels
+        for mult in (1, 2, 4, 4):
+            layers += [nn.Conv2d(c, width * mult, 3, stride=2, padding=1), nn.GroupNorm(8, width * mult), nn.SiLU(),
+                       nn.Conv2d(width * mult, width * mult, 3, padding=1), nn.GroupNorm(8, width * mult), nn.SiLU()]
+            c = width * mult
+        self.body = nn.Sequential(*layers)
+        self.proj = nn.Linear(c, embed)
+
+    def forward(self, x):
+        return self.proj(self.body(x).mean(dim=(2, 3)))
+
+
+class Clip(nn.Module):
+    def __init__(self, cfg, embed=256):
+        super().__init__()
+        self.text = TextEncoder(cfg)
+        self.text_proj = nn.Linear(cfg.text.dim, embed)
+        self.image = ImageTower(cfg.unet.image_channels, embed=embed)
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+
+    def encode_text(self, ids, mask):
+        return F.normalize(self.text_proj(self.text.pooled(ids, mask)), dim=-1)
+
+    def encode_image(self, x):
+        return F.normalize(self.image(x), dim=-1)
+
+    def forward(self, x, ids, mask):
+        """The symmetric contrastive loss of a batch of (image, caption) pairs."""
+        ti, tt = self.encode_image(x), self.encode_text(ids, mask)
+        logits = self.logit_scale.exp().clamp(max=100) * ti @ tt.t()
+        target = torch.arange(x.shape[0], device=x.device)
+        return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2

@@ -1,0 +1,97 @@
+"""The training set in memory: premultiplied RGBA images and caption sampling
+with augmentation (flip, scale, position, a named background colour)."""
+import json
+import os
+import random
+
+import numpy as np
+import torch
+
+# background colours named in six languages (the augmentation names them)
+COLOURS = {
+    "red": ((0.85, 0.15, 0.15), {"en": "on a red background", "zh": "红色背景", "es": "sobre fondo rojo",
+                                 "fr": "sur fond rouge", "de": "auf rotem Hintergrund", "ja": "赤い背景"}),
+    "blue": ((0.15, 0.3, 0.85), {"en": "on a blue background", "zh": "蓝色背景", "es": "sobre fondo azul",
+                                 "fr": "sur fond bleu", "de": "auf blauem Hintergrund", "ja": "青い背景"}),
+    "green": ((0.2, 0.7, 0.25), {"en": "on a green background", "zh": "绿色背景", "es": "sobre fondo verde",
+                                 "fr": "sur fond vert", "de": "auf grünem Hintergrund", "ja": "緑の背景"}),
+    "yellow": ((0.95, 0.85, 0.2), {"en": "on a yellow background", "zh": "黄色背景", "es": "sobre fondo amarillo",
+                                   "fr": "sur fond jaune", "de": "auf gelbem Hintergrund", "ja": "黄色い背景"}),
+    "white": ((1.0, 1.0, 1.0), {"en": "on a white background", "zh": "白色背景", "es": "sobre fondo blanco",
+                                "fr": "sur fond blanc", "de": "auf weißem Hintergrund", "ja": "白い背景"}),
+    "black": ((0.0, 0.0, 0.0), {"en": "on a black background", "zh": "黑色背景", "es": "sobre fondo negro",
+                                "fr": "sur fond noir", "de": "auf schwarzem Hintergrund", "ja": "黒い背景"}),
+}
+NO_FLIP = ("left", "right", "arrow", "keycap", "letter", "flag", "sign", "text", "number", "clock",
+           "digit", "symbol", "logo")
+
+
+def load(path):
+    images = np.load(os.path.join(path, "images.npy"))
+    with open(os.path.join(path, "meta.json")) as f:
+        meta = json.load(f)
+    return images, meta
+
+
+def caption(meta, rng, lang=None):
+    """(caption, language) for one image: its name, or name plus keywords."""
+    caps = meta["captions"]
+    if lang is None:   # English four times in ten, else any language the image has
+        lang = "en" if rng.random() < 0.4 and "en" in caps else rng.choice(sorted(caps))
+    elif lang not in caps:
+        lang = "en"
+    words = caps[lang]
+    u = rng.random()
+    if u < 0.6 or len(words) == 1:
+        text = words[0]
+    else:
+        extra = rng.sample(words[1:], min(len(words) - 1, rng.randint(1, 2)))
+        text = ", ".join([words[0]] + extra)
+    return text, lang
+
+
+def flippable(meta):
+    text = " ".join(meta["captions"].get("en", [])).lower()
+    return not any(w in text for w in NO_FLIP)
+
+
+class TrainSet(torch.utils.data.Dataset):
+    """Yields (image [4,64,64] in [-1,1], caption str). Held-out concepts excluded."""
+
+    def __init__(self, path, split="train", augment=True, seed=0):
+        images, meta = load(path)
+        keep = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")]
+        self.images = images[keep]
+        self.meta = [meta[i] for i in keep]
+        self.augment = augment
+        self.rng = random.Random(seed)
+
+    def __len__(self):
+        return len(self.meta)
+
+    def __getitem__(self, i):
+        rng = self.rng
+        m = self.meta[i]
+        x = torch.from_numpy(self.images[i].astype(np.float32) / 255.0).permute(2, 0, 1)  # premultiplied
+        text, lang = caption(m, rng)
+        if self.augment:
+            if flippable(m) and rng.random() < 0.5:
+                x = x.flip(-1)
+            if rng.random() < 0.5:   # smaller, somewhere else on the canvas
+                s = rng.uniform(0.6, 1.0)
+                size = max(8, int(round(64 * s)))
+                small = torch.nn.functional.interpolate(x[None], size=(size, size), mode="bilinear",
+                                                        antialias=True, align_corners=False)[0]
+                canvas = torch.zeros_like(x)
+                oy, ox = rng.randint(0, 64 - size), rng.randint(0, 64 - size)
+                canvas[:, oy:oy + size, ox:ox + size] = small
+                x = canvas
+            if lang in ("en", "zh", "es", "fr", "de", "ja") and rng.random() < 0.2:
+                name = rng.choice(sorted(COLOURS))
+                rgb, phrase = COLOURS[name]
+                bg = torch.tensor(rgb).view(3, 1, 1)
+                a = x[3:4]
+                x = torch.cat([x[:3] + (1 - a) * bg, torch.ones_like(a)])
+                sep = "，" if lang in ("zh", "ja") else ", "
+                text = text + sep + phrase[lang]
+        return x * 2 - 1, text

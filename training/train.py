@@ -1,0 +1,202 @@
+"""Trains DIR-7 in resumable chunks: `clip` (the in-domain CLIP, whose text
+tower becomes the frozen text encoder), then `denoiser`; `export` writes the
+model file. One GPU, or several through torchrun (DDP).
+
+    python3 train.py clip     --data cache/dataset --run runs/a --minutes 8
+    python3 train.py denoiser --data cache/dataset --run runs/a --minutes 9 [--cross-mode paper]
+    python3 train.py export   --run runs/a --out ../data/models/dir7-default.safetensors
+
+Each call trains for at most --minutes and leaves a checkpoint in --run, so a
+run continues across calls (the device machine's command limit).
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dir7 import rwkv7                                     # noqa: E402
+from dir7.clip import Clip                                 # noqa: E402
+from dir7.config import Dir7Config                         # noqa: E402
+from dir7.dataset import TrainSet                          # noqa: E402
+from dir7.diffusion import alphas_cumprod                  # noqa: E402
+from dir7.export import save_model                         # noqa: E402
+from dir7.text_encoder import batch_tokens                 # noqa: E402
+from dir7.unet import Dir7Model                            # noqa: E402
+
+
+def setup():
+    if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
+        dist.init_process_group("nccl")
+        rank = dist.get_rank()
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+        return rank, dist.get_world_size()
+    return 0, 1
+
+
+def log(rank, *a):
+    if rank == 0:
+        print(*a, flush=True)
+
+
+def loader(data, batch, rank, world, seed):
+    ds = TrainSet(data, "train", augment=True, seed=seed + rank)
+    sampler = torch.utils.data.DistributedSampler(ds, world, rank, seed=seed) if world > 1 else None
+    return ds, torch.utils.data.DataLoader(ds, batch_size=batch, sampler=sampler, shuffle=sampler is None,
+                                           num_workers=args_workers(), drop_last=True,
+                                           persistent_workers=args_workers() > 0)
+
+
+def args_workers():
+    return min(6, (os.cpu_count() or 2) - 1)
+
+
+def config_for(args):
+    cfg = Dir7Config()
+    cfg.unet.cross_mode = args.cross_mode
+    return cfg
+
+
+def save_ckpt(path, **state):
+    tmp = path + ".tmp"
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train_clip(args, rank, world, dev):
+    cfg = config_for(args)
+    path = os.path.join(args.run, "clip.pt")
+    model = Clip(cfg).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr or 5e-4, weight_decay=0.05)
+    step = 0
+    if os.path.exists(path):
+        ck = torch.load(path, map_location=dev)
+        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); step = ck["step"]
+    ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    ds, dl = loader(args.data, args.batch, rank, world, step)
+    t0, epoch = time.time(), 0
+    while time.time() - t0 < args.minutes * 60:
+        for x, caps in dl:
+            ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
+            with torch.autocast(dev.type, torch.bfloat16):
+                loss = ddp(x.to(dev), ids, mask)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            if step % 50 == 0:
+                log(rank, f"clip step {step} loss {loss.item():.3f} {time.time() - t0:.0f}s")
+            if time.time() - t0 > args.minutes * 60:
+                break
+        epoch += 1
+    if rank == 0:
+        save_ckpt(path, model=model.state_dict(), opt=opt.state_dict(), step=step, config=cfg.to_json())
+    log(rank, f"clip: {step} steps, checkpoint {path}")
+
+
+def train_denoiser(args, rank, world, dev):
+    cfg = config_for(args)
+    path = os.path.join(args.run, f"denoiser-{args.cross_mode}.pt")
+    clip = torch.load(os.path.join(args.run, "clip.pt"), map_location=dev)
+    model = Dir7Model(cfg).to(dev)
+    model.text.load_state_dict({k[5:]: v for k, v in clip["model"].items() if k.startswith("text.")})
+    model.text.requires_grad_(False).eval()
+    opt = torch.optim.AdamW(model.unet.parameters(), lr=args.lr or 1e-4, weight_decay=0.0)
+    ema = copy.deepcopy(model.unet).requires_grad_(False)
+    step = 0
+    if os.path.exists(path):
+        ck = torch.load(path, map_location=dev)
+        model.unet.load_state_dict(ck["unet"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+    unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
+    ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
+    ds, dl = loader(args.data, args.batch, rank, world, step)
+    gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
+    log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
+    t0 = time.time()
+    while time.time() - t0 < args.minutes * 60:
+        for x, caps in dl:
+            x = x.to(dev, non_blocking=True)
+            caps = ["" if torch.rand(1).item() < 0.1 else c for c in caps]   # caption dropout
+            ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
+            with torch.no_grad(), torch.autocast(dev.type, torch.bfloat16):
+                text = model.text(ids, mask).float()
+            t = torch.randint(0, cfg.diffusion.timesteps, (x.shape[0],), device=dev, generator=gen)
+            noise = torch.randn(x.shape, device=dev, generator=gen)
+            a = ab[t].view(-1, 1, 1, 1)
+            xt = a.sqrt() * x + (1 - a).sqrt() * noise
+            with torch.autocast(dev.type, torch.bfloat16):
+                loss = F.mse_loss(unet(xt, t, text, mask).float(), noise)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.unet.parameters(), 1.0)
+            opt.step()
+            with torch.no_grad():
+                d = min(args.ema, (1 + step) / (10 + step))
+                for pe, p in zip(ema.parameters(), model.unet.parameters()):
+                    pe.lerp_(p, 1 - d)
+            step += 1
+            if step % 100 == 0:
+                log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s")
+            if time.time() - t0 > args.minutes * 60 or step >= args.max_steps:
+                break
+            if step % 2000 == 0 and rank == 0:
+                save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(),
+                          step=step, config=cfg.to_json())
+        if step >= args.max_steps:
+            break
+    if rank == 0:
+        save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
+                  config=cfg.to_json())
+    log(rank, f"denoiser: {step} steps, checkpoint {path}")
+
+
+def export(args):
+    ck = torch.load(os.path.join(args.run, f"denoiser-{args.cross_mode}.pt"), map_location="cpu")
+    clip = torch.load(os.path.join(args.run, "clip.pt"), map_location="cpu")
+    cfg = Dir7Config.from_json(ck["config"])
+    model = Dir7Model(cfg)
+    model.text.load_state_dict({k[5:]: v for k, v in clip["model"].items() if k.startswith("text.")})
+    model.unet.load_state_dict(ck["ema"])
+    save_model(model, args.out, torch.float16)
+    print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB, {ck['step']} denoiser steps)")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("stage", choices=["clip", "denoiser", "export"])
+    ap.add_argument("--data", default="cache/dataset")
+    ap.add_argument("--run", default="runs/default")
+    ap.add_argument("--minutes", type=float, default=8)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=None)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
+    ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
+    ap.add_argument("--out", default="../data/models/dir7-default.safetensors")
+    args = ap.parse_args()
+    if args.stage == "export":
+        return export(args)
+    os.makedirs(args.run, exist_ok=True)
+    rwkv7.WKV_IMPL = "batched"
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    rank, world = setup()
+    dev = (torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available()
+           else torch.device("cpu"))
+    torch.manual_seed(1234 + rank)
+    {"clip": train_clip, "denoiser": train_denoiser}[args.stage](args, rank, world, dev)
+    if world > 1:
+        dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
