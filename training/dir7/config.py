@@ -32,7 +32,7 @@ class UNetConfig:
     base_channels: int = 64
     channel_mult: List[int] = field(default_factory=lambda: [1, 2, 2])
     num_res_blocks: int = 1
-    dir7_levels: List[bool] = field(default_factory=lambda: [False, True, True])
+    dir7_levels: List[bool] = field(default_factory=lambda: [False, False, True])
     mid_dir7: bool = True
     norm_groups: int = 32
     norm_eps: float = 1e-5

@@ -36,7 +36,7 @@ def test_chunked_equals_recurrent(chunk):
     assert (s1 - s2).abs().max() <= 1e-4 * (1 + s1.abs().max())
 
 
-@pytest.mark.parametrize("chunk", [16, 32])
+@pytest.mark.parametrize("chunk", [16, 32, 64])
 def test_batched_chunked_equals_recurrent(chunk):
     args = rand_wkv(T=150)
     s0 = 0.1 * torch.randn(2, 2, 64, 64)
