@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The default model's training on the device machine, in phases that fit its
+# per-command limit (the machine must stay held between them):
+#   start  - unpack the carried data set, start CLIP then both denoisers
+#            (state and paper mode, concurrently, equal minutes) in the background
+#   wait   - sleep, then show the logs
+#   finish - wait for training, export both models, evaluate both, copy to $OUT
+# Env: CLIP_MIN, DENOISE_MIN, BATCH (defaults below).
+set -u
+cd "$(dirname "$0")/.."
+CLIP_MIN=${CLIP_MIN:-3}
+DENOISE_MIN=${DENOISE_MIN:-12}
+BATCH=${BATCH:-256}
+export PYTHONUNBUFFERED=1
+case "$1" in
+start)
+  mkdir -p cache/dataset runs
+  python3 -c "import numpy as np; np.save('cache/dataset/images.npy', np.load('../.carry/ds.npz')['images'])"
+  cp ../.carry/meta.json cache/dataset/
+  setsid nohup bash -c "
+    python3 train.py clip --run runs/a --minutes $CLIP_MIN --batch 256 > runs/clip.log 2>&1
+    python3 train.py denoiser --run runs/a --cross-mode state --minutes $DENOISE_MIN --lr 2e-4 --batch $BATCH > runs/state.log 2>&1 &
+    python3 train.py denoiser --run runs/a --cross-mode paper --minutes $DENOISE_MIN --lr 2e-4 --batch $BATCH > runs/paper.log 2>&1
+    wait
+    touch runs/done" > runs/all.log 2>&1 < /dev/null &
+  sleep "${2:-5}"
+  tail -n 2 runs/*.log
+  ;;
+wait)
+  sleep "${2:-540}"
+  tail -n 2 runs/*.log
+  nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv
+  ;;
+finish)
+  while [ ! -e runs/done ]; do sleep 5; done
+  tail -n 3 runs/*.log
+  for m in state paper; do
+    python3 train.py export --run runs/a --cross-mode $m --out runs/dir7-$m.safetensors
+    python3 evaluate.py --model runs/dir7-$m.safetensors --clip runs/a/clip.pt --data cache/dataset \
+      --out runs/eval-$m > runs/eval-$m.log 2>&1 || tail -n 20 runs/eval-$m.log
+  done
+  python3 -c "import torch; ck = torch.load('runs/a/clip.pt'); torch.save({'model': {k: v.half() for k, v in ck['model'].items()}, 'config': ck['config'], 'step': ck['step']}, '$OUT/clip-weights.pt')"
+  cp runs/dir7-state.safetensors runs/dir7-paper.safetensors "$OUT"/
+  for m in state paper; do
+    cp runs/eval-$m/metrics.json "$OUT/metrics-$m.json"
+    cp runs/eval-$m/samples.png "$OUT/samples-$m.png"
+  done
+  cat runs/clip.log runs/state.log runs/paper.log | grep -E "steps|step [0-9]*000 " > "$OUT/train-log.txt"
+  cat "$OUT"/metrics-*.json
+  ;;
+esac
