@@ -63,7 +63,7 @@ def fid(a, b):
     from scipy import linalg
     mu1, mu2 = a.mean(0), b.mean(0)
     c1, c2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean, _ = linalg.sqrtm(c1 @ c2, disp=False)
+    covmean = linalg.sqrtm(c1 @ c2)
     return float(((mu1 - mu2) ** 2).sum() + np.trace(c1 + c2 - 2 * covmean.real))
 
 
