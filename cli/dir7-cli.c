@@ -102,7 +102,15 @@ model_path (const Options *o)
   if (o->model)
     return o->model;
   const char *env = g_getenv ("DIR7_MODEL");
-  return env && *env ? env : DIR7_DEFAULT_MODEL;
+  if (env && *env)
+    return env;
+#ifdef DIR7_UNINSTALLED_MODEL
+  /* not installed yet: the build's own source tree has the model */
+  if (!g_file_test (DIR7_DEFAULT_MODEL, G_FILE_TEST_EXISTS) &&
+      g_file_test (DIR7_UNINSTALLED_MODEL, G_FILE_TEST_EXISTS))
+    return DIR7_UNINSTALLED_MODEL;
+#endif
+  return DIR7_DEFAULT_MODEL;
 }
 
 /* Writes next to the target, then renames: never a partial output file. */
