@@ -27,7 +27,7 @@ from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
 from dir7.dataset import TrainSet                          # noqa: E402
 from dir7.diffusion import alphas_cumprod                  # noqa: E402
-from dir7.export import save_model                         # noqa: E402
+from dir7.export import load_model, save_model             # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 from dir7.unet import Dir7Model                            # noqa: E402
 
@@ -116,6 +116,11 @@ def train_denoiser(args, rank, world, dev):
         ck = torch.load(path, map_location=dev)
         model.unet.load_state_dict(ck["unet"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
         step = ck["step"]
+    elif args.init_model:   # continue from a model file's weights, fresh optimiser
+        init = load_model(args.init_model)
+        model.unet.load_state_dict(init.unet.state_dict())
+        ema.load_state_dict(init.unet.state_dict())
+        log(rank, f"denoiser: initialised from {args.init_model}")
     unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
     ds, dl = loader(args.data, args.batch, rank, world, step)
@@ -179,6 +184,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--init-model", default=None, help="denoiser: start from this model file's weights")
     ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
     ap.add_argument("--out", default="../data/models/dir7-default.safetensors")

@@ -31,6 +31,23 @@ wait)
   tail -n 2 runs/*.log
   nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv
   ;;
+continue)
+  # one command: resume the state-mode model from the shipped file for
+  # DENOISE_MIN minutes, export, evaluate, copy to $OUT
+  mkdir -p cache/dataset runs/b
+  python3 -c "import numpy as np; np.save('cache/dataset/images.npy', np.load('../.carry/ds.npz')['images'])"
+  gunzip -c ../.carry/meta.json.gz > cache/dataset/meta.json
+  python3 -c "import torch; ck = torch.load('../.carry/clip-weights.pt', map_location='cpu'); ck['model'] = {k: v.float() for k, v in ck['model'].items()}; torch.save(ck, 'runs/b/clip.pt')"
+  python3 train.py denoiser --run runs/b --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 --batch "$BATCH" \
+    --init-model ../data/models/dir7-default.safetensors > runs/b.log 2>&1
+  tail -n 3 runs/b.log
+  python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors"
+  python3 evaluate.py --model "$OUT/dir7-state.safetensors" --clip runs/b/clip.pt --data cache/dataset \
+    --out runs/eval-b > runs/eval-b.log 2>&1 || tail -n 20 runs/eval-b.log
+  cp runs/eval-b/metrics.json "$OUT/metrics-state.json"; cp runs/eval-b/samples.png "$OUT/samples-state.png"
+  grep -E "steps|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
+  cat "$OUT/metrics-state.json"
+  ;;
 finish)
   while [ ! -e runs/done ]; do sleep 5; done
   tail -n 3 runs/*.log
