@@ -49,6 +49,30 @@ key_update (int T, int H, int N, float *k, float *lr, const float *k_k,
   }
 }
 
+/* The writing side shared by time-mix and CrossWKV's prompt state: from the
+ * stream x[T,Din] and its token-shift delta, the log-decay w, key k, value v
+ * and in-context rate lr, each [T,D]. xm is [T,Din] scratch. */
+static void
+write_inputs (const float *x, const float *delta, int T, int Din, int D,
+              const float *x_w, const float *x_k, const float *x_v, const float *x_a,
+              const D7Lora *w_lora, const D7Lora *a_lora, const D7Linear *k_proj,
+              const D7Linear *v_proj, float *xm, float *w, float *k, float *v, float *lr)
+{
+  size_t n = (size_t) T * D;
+  mix (x, delta, x_w, T, Din, xm);
+  d7_lora_forward (w_lora, xm, T, w);
+  d7_sigmoid (w, n);
+  for (size_t i = 0; i < n; i++)
+    w[i] *= W_SCALE;
+  mix (x, delta, x_k, T, Din, xm);
+  d7_linear (xm, T, Din, k_proj->w, NULL, D, k);
+  mix (x, delta, x_a, T, Din, xm);
+  d7_lora_forward (a_lora, xm, T, lr);
+  d7_sigmoid (lr, n);
+  mix (x, delta, x_v, T, Din, xm);   /* last: callers may reuse the x_v mix */
+  d7_linear (xm, T, Din, v_proj->w, NULL, D, v);
+}
+
 void
 d7_timemix_forward (const D7TimeMix *tm, const float *x, int T,
                     const float *r_text, float *v_first, float *out)
@@ -67,15 +91,8 @@ d7_timemix_forward (const D7TimeMix *tm, const float *x, int T,
     mix (x, delta, tm->x_r, T, D, xm);
     d7_linear (xm, T, D, tm->r_proj.w, NULL, D, r);
   }
-  mix (x, delta, tm->x_w, T, D, xm);
-  d7_lora_forward (&tm->w_lora, xm, T, w);
-  d7_sigmoid (w, n);
-  for (size_t i = 0; i < n; i++)
-    w[i] *= W_SCALE;
-  mix (x, delta, tm->x_k, T, D, xm);
-  d7_linear (xm, T, D, tm->k_proj.w, NULL, D, k);
-  mix (x, delta, tm->x_v, T, D, xm);
-  d7_linear (xm, T, D, tm->v_proj.w, NULL, D, v);
+  write_inputs (x, delta, T, D, D, tm->x_w, tm->x_k, tm->x_v, tm->x_a, &tm->w_lora,
+                &tm->a_lora, &tm->k_proj, &tm->v_proj, xm, w, k, v, lr);
   if (tm->first || !v_first) {
     if (v_first)
       memcpy (v_first, v, n * sizeof (float));
@@ -86,9 +103,6 @@ d7_timemix_forward (const D7TimeMix *tm, const float *x, int T,
     for (size_t i = 0; i < n; i++)
       v[i] += (v_first[i] - v[i]) * o[i];
   }
-  mix (x, delta, tm->x_a, T, D, xm);
-  d7_lora_forward (&tm->a_lora, xm, T, lr);
-  d7_sigmoid (lr, n);
   mix (x, delta, tm->x_g, T, D, xm);
   d7_lora_forward (&tm->g_lora, xm, T, g);
 
@@ -142,18 +156,8 @@ d7_cross_state_write (const D7CrossState *cs, const float *text, int L, float *S
   float *o = g_new (float, n);
 
   d7_token_shift_delta (text, L, Dq, delta);
-  mix (text, delta, cs->x_w, L, Dq, xm);
-  d7_lora_forward (&cs->w_lora, xm, L, w);
-  d7_sigmoid (w, n);
-  for (size_t i = 0; i < n; i++)
-    w[i] *= W_SCALE;
-  mix (text, delta, cs->x_k, L, Dq, xm);
-  d7_linear (xm, L, Dq, cs->k_proj.w, NULL, D, k);
-  mix (text, delta, cs->x_v, L, Dq, xm);
-  d7_linear (xm, L, Dq, cs->v_proj.w, NULL, D, v);
-  mix (text, delta, cs->x_a, L, Dq, xm);
-  d7_lora_forward (&cs->a_lora, xm, L, lr);
-  d7_sigmoid (lr, n);
+  write_inputs (text, delta, L, Dq, D, cs->x_w, cs->x_k, cs->x_v, cs->x_a, &cs->w_lora,
+                &cs->a_lora, &cs->k_proj, &cs->v_proj, xm, w, k, v, lr);
   key_update (L, H, N, k, lr, cs->k_k, cs->k_a, kk);
   memset (S, 0, sizeof (float) * H * N * N);
   d7_wkv7 (L, H, N, r, w, k, v, kk, lr, S, o);  /* only the final state matters */
