@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
+
 #ifdef _OPENMP
 #include <omp.h>
 #define PRAGMA(x) _Pragma (#x)
@@ -370,14 +374,29 @@ im2col (const float *x, int cin, int h, int w, int k, int stride, int pad, int o
     int ci = r / (k * k), ky = r / k % k, kx = r % k;
     const float *xc = x + (size_t) ci * h * w;
     float *dst = cols + (size_t) r * np;
-    int oy = (int) (p0 / ow), ox = (int) (p0 % ow);
-    for (int p = 0; p < np; p++) {
-      int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-      dst[p] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? xc[(size_t) iy * w + ix] : 0.f;
-      if (++ox == ow) {
-        ox = 0;
-        oy++;
+    /* one output row (or the part of it inside the band) at a time: the
+     * in-bounds middle is a contiguous copy when stride is 1 */
+    for (size_t p = p0, end = p0 + (size_t) np; p < end;) {
+      int oy = (int) (p / ow), ox0 = (int) (p % ow);
+      int ox1 = (int) MIN ((size_t) ow, ox0 + (end - p));
+      int iy = oy * stride - pad + ky;
+      float *d = dst + (p - p0);
+      if (iy < 0 || iy >= h) {
+        memset (d, 0, sizeof (float) * (ox1 - ox0));
+      } else {
+        const float *src = xc + (size_t) iy * w;
+        for (int ox = ox0; ox < ox1; ox++) {
+          int ix = ox * stride - pad + kx;
+          if (stride == 1 && ix >= 0 && ix < w) {   /* contiguous run to the right edge */
+            int run = MIN (ox1 - ox, w - ix);
+            memcpy (d + (ox - ox0), src + ix, sizeof (float) * run);
+            ox += run - 1;
+          } else {
+            d[ox - ox0] = (ix >= 0 && ix < w) ? src[ix] : 0.f;
+          }
+        }
       }
+      p += (size_t) (ox1 - ox0);
     }
   }
 }
