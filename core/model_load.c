@@ -42,29 +42,31 @@ get (Loader *ld, int ndim, const int64_t *shape, const char *fmt, ...)
 #define V4(a, b, c, d) ((int64_t[]){ (a), (b), (c), (d) })
 
 static D7Norm
-load_norm_eps (Loader *ld, int dim, double eps, const char *p)
+load_norm_eps (Loader *ld, int dim, double eps, const char *pre, const char *name)
 {
+  g_autofree char *p = g_strdup_printf ("%s.%s", pre, name);
   return (D7Norm){ get (ld, 1, V1 (dim), "%s.weight", p), get (ld, 1, V1 (dim), "%s.bias", p),
                    (float) eps };
 }
 
 /* LayerNorm: the config's layer_norm_eps */
 static D7Norm
-load_norm (Loader *ld, int dim, const char *p)
+load_norm (Loader *ld, int dim, const char *pre, const char *name)
 {
-  return load_norm_eps (ld, dim, ld->m->config.layer_norm_eps, p);
+  return load_norm_eps (ld, dim, ld->m->config.layer_norm_eps, pre, name);
 }
 
 /* GroupNorm of the convolutional path: unet.norm_eps */
 static D7Norm
-load_gnorm (Loader *ld, int dim, const char *p)
+load_gnorm (Loader *ld, int dim, const char *pre, const char *name)
 {
-  return load_norm_eps (ld, dim, ld->m->config.unet.norm_eps, p);
+  return load_norm_eps (ld, dim, ld->m->config.unet.norm_eps, pre, name);
 }
 
 static D7Linear
-load_linear (Loader *ld, int in, int out, gboolean bias, const char *p)
+load_linear (Loader *ld, int in, int out, gboolean bias, const char *pre, const char *name)
 {
+  g_autofree char *p = g_strdup_printf ("%s.%s", pre, name);
   D7Linear l = { get (ld, 2, V2 (out, in), "%s.weight", p), NULL, in, out };
   if (bias)
     l.b = get (ld, 1, V1 (out), "%s.bias", p);
@@ -72,15 +74,17 @@ load_linear (Loader *ld, int in, int out, gboolean bias, const char *p)
 }
 
 static D7Conv
-load_conv (Loader *ld, int cin, int cout, int k, const char *p)
+load_conv (Loader *ld, int cin, int cout, int k, const char *pre, const char *name)
 {
+  g_autofree char *p = g_strdup_printf ("%s.%s", pre, name);
   return (D7Conv){ get (ld, 4, V4 (cout, cin, k, k), "%s.weight", p),
                    get (ld, 1, V1 (cout), "%s.bias", p), cin, cout, k };
 }
 
 static D7Lora
-load_lora (Loader *ld, int din, int dout, int rank, D7Act act, gboolean bias, const char *p)
+load_lora (Loader *ld, int din, int dout, int rank, D7Act act, gboolean bias, const char *pre, const char *name)
 {
+  g_autofree char *p = g_strdup_printf ("%s.%s", pre, name);
   D7Lora l = { get (ld, 2, V2 (rank, din), "%s.lora.0.weight", p),
                get (ld, 2, V2 (dout, rank), "%s.lora.2.weight", p), NULL, din, rank, dout, act };
   if (bias)
@@ -97,8 +101,9 @@ vec (Loader *ld, int dim, const char *p, const char *name)
 /* r_in > 0: CrossWKV paper mode, r comes from text of that width. */
 static void
 load_timemix (Loader *ld, D7TimeMix *tm, int dim, gboolean first, int r_in,
-              const D7LoraRanks *r, const char *p)
+              const D7LoraRanks *r, const char *pre, const char *name)
 {
+  g_autofree char *p = g_strdup_printf ("%s.%s", pre, name);
   int N = ld->m->config.head_size;
   tm->dim = dim; tm->H = dim / N; tm->N = N;
   tm->first = first;
@@ -114,35 +119,33 @@ load_timemix (Loader *ld, D7TimeMix *tm, int dim, gboolean first, int r_in,
   tm->k_k = vec (ld, dim, p, "k_k");
   tm->k_a = vec (ld, dim, p, "k_a");
   tm->r_k = get (ld, 2, V2 (tm->H, N), "%s.r_k", p);
-  char *s;
-  tm->r_proj = load_linear (ld, tm->r_in, dim, FALSE, s = g_strdup_printf ("%s.r_proj", p)); g_free (s);
-  tm->k_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.k_proj", p)); g_free (s);
-  tm->v_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.v_proj", p)); g_free (s);
-  tm->o_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.o_proj", p)); g_free (s);
-  tm->w_lora = load_lora (ld, dim, dim, r->w, D7_ACT_TANH, TRUE, s = g_strdup_printf ("%s.w_lora", p)); g_free (s);
-  tm->a_lora = load_lora (ld, dim, dim, r->a, D7_ACT_NONE, TRUE, s = g_strdup_printf ("%s.a_lora", p)); g_free (s);
+  tm->r_proj = load_linear (ld, tm->r_in, dim, FALSE, p, "r_proj");
+  tm->k_proj = load_linear (ld, dim, dim, FALSE, p, "k_proj");
+  tm->v_proj = load_linear (ld, dim, dim, FALSE, p, "v_proj");
+  tm->o_proj = load_linear (ld, dim, dim, FALSE, p, "o_proj");
+  tm->w_lora = load_lora (ld, dim, dim, r->w, D7_ACT_TANH, TRUE, p, "w_lora");
+  tm->a_lora = load_lora (ld, dim, dim, r->a, D7_ACT_NONE, TRUE, p, "a_lora");
   if (!first) {
-    tm->v_lora = load_lora (ld, dim, dim, r->v, D7_ACT_NONE, TRUE, s = g_strdup_printf ("%s.v_lora", p));
-    g_free (s);
+    tm->v_lora = load_lora (ld, dim, dim, r->v, D7_ACT_NONE, TRUE, p, "v_lora");
   }
-  tm->g_lora = load_lora (ld, dim, dim, r->g, D7_ACT_SIGMOID, FALSE, s = g_strdup_printf ("%s.g_lora", p)); g_free (s);
-  tm->g_norm = load_norm_eps (ld, dim, N * 1e-5, s = g_strdup_printf ("%s.g_norm", p)); g_free (s);
+  tm->g_lora = load_lora (ld, dim, dim, r->g, D7_ACT_SIGMOID, FALSE, p, "g_lora");
+  tm->g_norm = load_norm_eps (ld, dim, N * 1e-5, p, "g_norm");
 }
 
 static void
-load_channelmix (Loader *ld, D7ChannelMix *cm, int dim, const char *p)
+load_channelmix (Loader *ld, D7ChannelMix *cm, int dim, const char *pre, const char *name)
 {
-  char *s;
+  g_autofree char *p = g_strdup_printf ("%s.%s", pre, name);
   cm->dim = dim;
   cm->x_k = vec (ld, dim, p, "x_k");
-  cm->key = load_linear (ld, dim, 4 * dim, FALSE, s = g_strdup_printf ("%s.key", p)); g_free (s);
-  cm->value = load_linear (ld, 4 * dim, dim, FALSE, s = g_strdup_printf ("%s.value", p)); g_free (s);
+  cm->key = load_linear (ld, dim, 4 * dim, FALSE, p, "key");
+  cm->value = load_linear (ld, 4 * dim, dim, FALSE, p, "value");
 }
 
 static void
-load_cross_state (Loader *ld, D7CrossState *cs, int dim, int tdim, const D7LoraRanks *r, const char *p)
+load_cross_state (Loader *ld, D7CrossState *cs, int dim, int tdim, const D7LoraRanks *r, const char *pre, const char *name)
 {
-  char *s;
+  g_autofree char *p = g_strdup_printf ("%s.%s", pre, name);
   cs->dim = dim; cs->text_dim = tdim;
   cs->N = ld->m->config.head_size; cs->H = dim / cs->N;
   cs->x_w = vec (ld, tdim, p, "x_w");
@@ -153,51 +156,49 @@ load_cross_state (Loader *ld, D7CrossState *cs, int dim, int tdim, const D7LoraR
   cs->x_g = vec (ld, dim, p, "x_g");
   cs->k_k = vec (ld, dim, p, "k_k");
   cs->k_a = vec (ld, dim, p, "k_a");
-  cs->k_proj = load_linear (ld, tdim, dim, FALSE, s = g_strdup_printf ("%s.k_proj", p)); g_free (s);
-  cs->v_proj = load_linear (ld, tdim, dim, FALSE, s = g_strdup_printf ("%s.v_proj", p)); g_free (s);
-  cs->r_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.r_proj", p)); g_free (s);
-  cs->o_proj = load_linear (ld, dim, dim, FALSE, s = g_strdup_printf ("%s.o_proj", p)); g_free (s);
-  cs->w_lora = load_lora (ld, tdim, dim, r->w, D7_ACT_TANH, TRUE, s = g_strdup_printf ("%s.w_lora", p)); g_free (s);
-  cs->a_lora = load_lora (ld, tdim, dim, r->a, D7_ACT_NONE, TRUE, s = g_strdup_printf ("%s.a_lora", p)); g_free (s);
-  cs->g_lora = load_lora (ld, dim, dim, r->g, D7_ACT_SIGMOID, FALSE, s = g_strdup_printf ("%s.g_lora", p)); g_free (s);
-  cs->g_norm = load_norm_eps (ld, dim, cs->N * 1e-5, s = g_strdup_printf ("%s.g_norm", p)); g_free (s);
+  cs->k_proj = load_linear (ld, tdim, dim, FALSE, p, "k_proj");
+  cs->v_proj = load_linear (ld, tdim, dim, FALSE, p, "v_proj");
+  cs->r_proj = load_linear (ld, dim, dim, FALSE, p, "r_proj");
+  cs->o_proj = load_linear (ld, dim, dim, FALSE, p, "o_proj");
+  cs->w_lora = load_lora (ld, tdim, dim, r->w, D7_ACT_TANH, TRUE, p, "w_lora");
+  cs->a_lora = load_lora (ld, tdim, dim, r->a, D7_ACT_NONE, TRUE, p, "a_lora");
+  cs->g_lora = load_lora (ld, dim, dim, r->g, D7_ACT_SIGMOID, FALSE, p, "g_lora");
+  cs->g_norm = load_norm_eps (ld, dim, cs->N * 1e-5, p, "g_norm");
 }
 
 static void
-load_block (Loader *ld, D7Block *b, int dim, gboolean first, const char *p)
+load_block (Loader *ld, D7Block *b, int dim, gboolean first, const char *pre, const char *name)
 {
+  g_autofree char *p = g_strdup_printf ("%s.%s", pre, name);
   const D7Config *c = &ld->m->config;
-  char *s;
   b->index = ld->m->unet.n_blocks++;
   b->cross_mode = c->unet.cross_mode;
-  b->ln1 = load_norm (ld, dim, s = g_strdup_printf ("%s.ln1", p)); g_free (s);
-  b->ln2 = load_norm (ld, dim, s = g_strdup_printf ("%s.ln2", p)); g_free (s);
-  b->ln3 = load_norm (ld, dim, s = g_strdup_printf ("%s.ln3", p)); g_free (s);
-  load_timemix (ld, &b->attn, dim, first, 0, &c->unet.lora, s = g_strdup_printf ("%s.attn", p)); g_free (s);
+  b->ln1 = load_norm (ld, dim, p, "ln1");
+  b->ln2 = load_norm (ld, dim, p, "ln2");
+  b->ln3 = load_norm (ld, dim, p, "ln3");
+  load_timemix (ld, &b->attn, dim, first, 0, &c->unet.lora, p, "attn");
   if (b->cross_mode == D7_CROSS_PAPER) {
     load_timemix (ld, &b->cross_paper, dim, TRUE, c->text.dim, &c->unet.lora,
-                  s = g_strdup_printf ("%s.cross.tm", p));
+                  p, "cross.tm");
   } else {
     load_cross_state (ld, &b->cross_state, dim, c->text.dim, &c->unet.lora,
-                      s = g_strdup_printf ("%s.cross", p));
+                      p, "cross");
   }
-  g_free (s);
-  load_channelmix (ld, &b->ffn, dim, s = g_strdup_printf ("%s.ffn", p)); g_free (s);
+  load_channelmix (ld, &b->ffn, dim, p, "ffn");
 }
 
 static void
-load_resblock (Loader *ld, D7ResBlock *rb, int cin, int cout, const char *p)
+load_resblock (Loader *ld, D7ResBlock *rb, int cin, int cout, const char *pre, const char *name)
 {
+  g_autofree char *p = g_strdup_printf ("%s.%s", pre, name);
   const D7Config *c = &ld->m->config;
-  char *s;
-  rb->norm1 = load_gnorm (ld, cin, s = g_strdup_printf ("%s.norm1", p)); g_free (s);
-  rb->conv1 = load_conv (ld, cin, cout, 3, s = g_strdup_printf ("%s.conv1", p)); g_free (s);
-  rb->emb_proj = load_linear (ld, c->unet.time_dim, 2 * cout, TRUE, s = g_strdup_printf ("%s.emb_proj", p)); g_free (s);
-  rb->norm2 = load_gnorm (ld, cout, s = g_strdup_printf ("%s.norm2", p)); g_free (s);
-  rb->conv2 = load_conv (ld, cout, cout, 3, s = g_strdup_printf ("%s.conv2", p)); g_free (s);
+  rb->norm1 = load_gnorm (ld, cin, p, "norm1");
+  rb->conv1 = load_conv (ld, cin, cout, 3, p, "conv1");
+  rb->emb_proj = load_linear (ld, c->unet.time_dim, 2 * cout, TRUE, p, "emb_proj");
+  rb->norm2 = load_gnorm (ld, cout, p, "norm2");
+  rb->conv2 = load_conv (ld, cout, cout, 3, p, "conv2");
   if (cin != cout) {
-    rb->skip = load_conv (ld, cin, cout, 1, s = g_strdup_printf ("%s.skip", p));
-    g_free (s);
+    rb->skip = load_conv (ld, cin, cout, 1, p, "skip");
   }
 }
 
@@ -213,13 +214,12 @@ load_stage (Loader *ld, D7Stage *st, const int *cins, int n, int cout, gboolean 
     g_ptr_array_add (ld->m->buffers, st->dir7);
   }
   for (int i = 0; i < n; i++) {
-    char *s = g_strdup_printf ("%s.res.%d", p, i);
-    load_resblock (ld, &st->res[i], cins[i], cout, s);
-    g_free (s);
+    char idx[32];
+    g_snprintf (idx, sizeof idx, "res.%d", i);
+    load_resblock (ld, &st->res[i], cins[i], cout, p, idx);
     if (dir7) {
-      s = g_strdup_printf ("%s.dir7.%d", p, i);
-      load_block (ld, &st->dir7[i], cout, i == 0, s);
-      g_free (s);
+      g_snprintf (idx, sizeof idx, "dir7.%d", i);
+      load_block (ld, &st->dir7[i], cout, i == 0, p, idx);
     }
   }
 }
@@ -231,17 +231,17 @@ load_text (Loader *ld)
   int D = c->text.dim;
   D7TextEncoder *te = &ld->m->text;
   te->emb = get (ld, 2, V2 (c->text.vocab_size, D), "text.emb.weight");
-  te->ln_in = load_norm (ld, D, "text.ln_in");
-  te->ln_out = load_norm (ld, D, "text.ln_out");
+  te->ln_in = load_norm (ld, D, "text", "ln_in");
+  te->ln_out = load_norm (ld, D, "text", "ln_out");
   te->blocks = g_new0 (D7TextBlock, MAX (1, c->text.layers));
   g_ptr_array_add (ld->m->buffers, te->blocks);
   for (int i = 0; i < c->text.layers; i++) {
-    char *s;
     D7TextBlock *b = &te->blocks[i];
-    b->ln1 = load_norm (ld, D, s = g_strdup_printf ("text.blocks.%d.ln1", i)); g_free (s);
-    b->ln2 = load_norm (ld, D, s = g_strdup_printf ("text.blocks.%d.ln2", i)); g_free (s);
-    load_timemix (ld, &b->attn, D, i == 0, 0, &c->text.lora, s = g_strdup_printf ("text.blocks.%d.attn", i)); g_free (s);
-    load_channelmix (ld, &b->ffn, D, s = g_strdup_printf ("text.blocks.%d.ffn", i)); g_free (s);
+    g_autofree char *p = g_strdup_printf ("text.blocks.%d", i);
+    b->ln1 = load_norm (ld, D, p, "ln1");
+    b->ln2 = load_norm (ld, D, p, "ln2");
+    load_timemix (ld, &b->attn, D, i == 0, 0, &c->text.lora, p, "attn");
+    load_channelmix (ld, &b->ffn, D, p, "ffn");
   }
 }
 
@@ -254,9 +254,9 @@ load_unet (Loader *ld)
   int L = c->unet.n_levels, nres = c->unet.num_res_blocks, C0 = c->unet.base_channels;
   int skips[1 + D7_MAX_LEVELS * 17], ns = 0, ch = C0;
   int cins[17];
-  u->te0 = load_linear (ld, C0, c->unet.time_dim, TRUE, "unet.time_embed.0");
-  u->te2 = load_linear (ld, c->unet.time_dim, c->unet.time_dim, TRUE, "unet.time_embed.2");
-  u->conv_in = load_conv (ld, c->unet.image_channels, C0, 3, "unet.conv_in");
+  u->te0 = load_linear (ld, C0, c->unet.time_dim, TRUE, "unet", "time_embed.0");
+  u->te2 = load_linear (ld, c->unet.time_dim, c->unet.time_dim, TRUE, "unet", "time_embed.2");
+  u->conv_in = load_conv (ld, c->unet.image_channels, C0, 3, "unet", "conv_in");
   skips[ns++] = C0;
   for (int i = 0; i < L; i++) {
     int cc = C0 * c->unet.channel_mult[i];
@@ -268,9 +268,7 @@ load_unet (Loader *ld)
     for (int j = 0; j < nres; j++)
       skips[ns++] = cc;
     if (i < L - 1) {
-      char *s = g_strdup_printf ("%s.down.op", p);
-      u->down[i].resample = load_conv (ld, cc, cc, 3, s);
-      g_free (s);
+      u->down[i].resample = load_conv (ld, cc, cc, 3, p, "down.op");
       skips[ns++] = cc;
     }
     g_free (p);
@@ -286,14 +284,12 @@ load_unet (Loader *ld)
     char *p = g_strdup_printf ("unet.up.%d", i);
     load_stage (ld, &u->up[i], cins, nres + 1, cc, c->unet.dir7_levels[i], p);
     if (i > 0) {
-      char *s = g_strdup_printf ("%s.up.conv", p);
-      u->up[i].resample = load_conv (ld, cc, cc, 3, s);
-      g_free (s);
+      u->up[i].resample = load_conv (ld, cc, cc, 3, p, "up.conv");
     }
     g_free (p);
   }
-  u->norm_out = load_gnorm (ld, ch, "unet.norm_out");
-  u->conv_out = load_conv (ld, ch, c->unet.image_channels, 3, "unet.conv_out");
+  u->norm_out = load_gnorm (ld, ch, "unet", "norm_out");
+  u->conv_out = load_conv (ld, ch, c->unet.image_channels, 3, "unet", "conv_out");
 }
 
 Dir7Model *
