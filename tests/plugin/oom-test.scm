@@ -1,0 +1,27 @@
+; Out of memory, run by tests/plugin/run.sh under `ulimit -v` so that a
+; 20000 x 20000 layer cannot be allocated: a clear error, the image untouched.
+(script-fu-use-v3)
+(let* ((img (gimp-image-new 64 64 RGB))
+       (bg (gimp-layer-new img "base" 64 64 RGB-IMAGE 100 LAYER-MODE-NORMAL))
+       (msg #f))
+  (gimp-image-insert-layer img bg 0 0)
+  (call/cc
+    (lambda (k)
+      (let ((old *error-hook*))
+        (set! *error-hook* (lambda xs (set! *error-hook* old)
+                             (set! msg (if (and (pair? xs) (string? (car xs))) (car xs) "?"))
+                             (k #f)))
+        (plug-in-dir7-generate #:run-mode RUN-NONINTERACTIVE #:image img #:steps 2
+                               #:width 20000 #:height 20000 #:model dir7-model)
+        (set! *error-hook* old))))
+  (display (list "error:" msg)) (newline)
+  (display (if (and msg (> (string-length msg) 0)) "PASS: " "FAIL: "))
+  (display "out of memory: the call fails with a message") (newline)
+  (let ((ok (and msg (let loop ((i 0))
+                       (cond ((> (+ i 20) (string-length msg)) #f)
+                             ((string=? (substring msg i (+ i 20)) "Not enough memory fo") #t)
+                             (else (loop (+ i 1))))))))
+    (display (if ok "PASS: " "FAIL: ")) (display "out of memory: the message says so") (newline))
+  (display (if (= (vector-length (gimp-image-get-layers img)) 1) "PASS: " "FAIL: "))
+  (display "out of memory: layer count unchanged") (newline))
+(display "OOM TEST DONE") (newline)
