@@ -14,7 +14,8 @@ typedef enum {
   DIR7_ERROR_MODEL_INVALID,    /* malformed or hostile model file */
   DIR7_ERROR_INVALID_ARGUMENT, /* bad size, steps, strength, ... */
   DIR7_ERROR_CANCELLED,        /* progress callback or GCancellable asked to stop */
-  DIR7_ERROR_NO_MEMORY         /* an allocation failed */
+  DIR7_ERROR_NO_MEMORY,        /* an allocation failed */
+  DIR7_ERROR_DEVICE            /* no such OpenCL device, or it failed */
 } Dir7Error;
 
 typedef enum {
@@ -45,6 +46,10 @@ typedef struct {
   Dir7ProgressFunc progress;
   gpointer         progress_data;
   GCancellable    *cancellable;
+  /* where to run: NULL or "cpu"; "auto" (an OpenCL GPU if there is one, else
+   * the CPU); "opencl" / "opencl:N" / part of a device name (`dir7 devices`).
+   * A device that is missing or fails falls back to the CPU. */
+  const char      *device;
 } Dir7GenerateParams;
 
 void        dir7_generate_params_init (Dir7GenerateParams *params);
@@ -62,6 +67,16 @@ int         dir7_model_size_step (const Dir7Model *model);
  * (width*height*4 floats, g_free() it), or NULL with error set. */
 float      *dir7_generate (Dir7Model *model, const Dir7GenerateParams *params,
                            GError **error);
+
+/* As dir7_generate; *report (if not NULL) gets where it ran, e.g.
+ * "OpenCL: NVIDIA H100 80GB HBM3", "CPU", or "CPU (OpenCL failed: why)". */
+float      *dir7_generate_ex (Dir7Model *model, const Dir7GenerateParams *params,
+                              char **report, GError **error);
+
+/* The OpenCL devices, one line each ("INDEX: NAME (PLATFORM, TYPE, ...)"),
+ * NULL-terminated (g_strfreev() it); NULL with an error when there are none
+ * or this build has no OpenCL. */
+char      **dir7_list_devices (GError **error);
 
 G_END_DECLS
 

@@ -84,6 +84,8 @@ struct Dir7Model {
   size_t n_params;
   D7TextEncoder text;
   D7UNet unet;
+  GMutex cl_lock;               /* guards cl: one generation at a time on it */
+  gpointer cl;                  /* the OpenCL backend's device state, or NULL */
 };
 
 /* The prompt as the denoiser sees it: features of its L real tokens and, in
@@ -115,6 +117,10 @@ void d7_unet_forward (const Dir7Model *m, const float *x, int H, int W, int t,
 /* Features [L, dim] of the prompt's tokens (L = 1 + its bytes, cut to max_len). */
 float *d7_text_encode (const Dir7Model *m, const char *prompt, int *L);
 int *d7_tokenize (const char *prompt, int max_len, int *L);
+
+/* interleaved premultiplied RGBA [H*W][4] in [0,1] <-> planar [C][H*W] in [-1,1] */
+void d7_image_to_model (const float *img, int C, int HW, float *x);
+void d7_image_from_model (const float *x, int C, int HW, float *img);
 
 D7TextCond *d7_text_cond_new (const Dir7Model *m, const char *prompt);
 void d7_text_cond_free (D7TextCond *c, const Dir7Model *m);

@@ -2,6 +2,9 @@
  * config implies must be there with exactly its shape, and nothing else. */
 #include "dir7.h"
 #include "model.h"
+#ifdef DIR7_HAVE_OPENCL
+#include "d7cl.h"
+#endif
 
 #include <stdarg.h>
 #include <string.h>
@@ -309,6 +312,7 @@ dir7_model_load (const char *path, GError **error)
     return NULL;
   }
   Dir7Model *m = g_new0 (Dir7Model, 1);
+  g_mutex_init (&m->cl_lock);
   m->file = st;
   m->buffers = g_ptr_array_new_with_free_func (g_free);
   if (!d7_config_parse (json, &m->config, error)) {
@@ -339,6 +343,10 @@ dir7_model_free (Dir7Model *m)
 {
   if (!m)
     return;
+#ifdef DIR7_HAVE_OPENCL
+  d7cl_model_release (m);
+#endif
+  g_mutex_clear (&m->cl_lock);
   if (m->buffers)
     g_ptr_array_unref (m->buffers);
   if (m->file)

@@ -4,6 +4,9 @@
 #include "model.h"
 #include "philox.h"
 #include "sampler.h"
+#ifdef DIR7_HAVE_OPENCL
+#include "d7cl.h"
+#endif
 
 #include <math.h>
 #include <string.h>
@@ -76,17 +79,16 @@ check_params (const Dir7Model *m, const Dir7GenerateParams *p, GError **error)
   return TRUE;
 }
 
-/* interleaved [H,W,C] in [0,1] <-> planar [C,H,W] in [-1,1] */
-static void
-to_model (const float *img, int C, int HW, float *x)
+void
+d7_image_to_model (const float *img, int C, int HW, float *x)
 {
   for (int c = 0; c < C; c++)
     for (int i = 0; i < HW; i++)
       x[(size_t) c * HW + i] = img[(size_t) i * 4 + c] * 2.f - 1.f;
 }
 
-static void
-from_model (const float *x, int C, int HW, float *img)
+void
+d7_image_from_model (const float *x, int C, int HW, float *img)
 {
   for (int i = 0; i < HW; i++) {
     for (int c = 0; c < C; c++)
@@ -102,12 +104,9 @@ cancelled (const Dir7GenerateParams *p)
   return p->cancellable && g_cancellable_is_cancelled (p->cancellable);
 }
 
-float *
-dir7_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
+static float *
+cpu_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
 {
-  g_return_val_if_fail (m != NULL && p != NULL, NULL);
-  if (!check_params (m, p, error))
-    return NULL;
   const D7Config *cfg = &m->config;
   int C = cfg->unet.image_channels, H = p->height, W = p->width, HW = H * W;
   size_t n = (size_t) C * HW;
@@ -127,7 +126,7 @@ dir7_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
   d7_randn (p->seed, D7_STREAM_INIT, 0, x, n);
   if (p->init_image) {
     init = g_new (float, n);
-    to_model (p->init_image, C, HW, init);
+    d7_image_to_model (p->init_image, C, HW, init);
     double a = ab[d7_timestep (T, steps, start)];
     float ca = (float) sqrt (a), cn = (float) sqrt (1.0 - a);
     for (size_t j = 0; j < n; j++)
@@ -164,13 +163,13 @@ dir7_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
         }
     }
     if (p->progress) {
-      from_model (x0, C, HW, preview);
+      d7_image_from_model (x0, C, HW, preview);
       if (!p->progress (i - start + 1, steps - start, preview, p->progress_data))
         goto cancel;
     }
   }
   out = g_new (float, (size_t) HW * 4);
-  from_model (x, C, HW, out);
+  d7_image_from_model (x, C, HW, out);
   goto done;
 
 cancel:
@@ -182,4 +181,63 @@ done:
   g_free (x); g_free (x0); g_free (eps); g_free (eps_u); g_free (init);
   g_free (preview); g_free (ab);
   return out;
+}
+
+static gboolean
+wants_cpu (const char *device)
+{
+  return !device || !*device || g_ascii_strcasecmp (device, "cpu") == 0;
+}
+
+float *
+dir7_generate_ex (Dir7Model *m, const Dir7GenerateParams *p, char **report, GError **error)
+{
+  g_return_val_if_fail (m != NULL && p != NULL, NULL);
+  if (report)
+    *report = NULL;
+  if (!check_params (m, p, error))
+    return NULL;
+  char *why = NULL;
+  if (!wants_cpu (p->device)) {
+#ifdef DIR7_HAVE_OPENCL
+    GError *e = NULL;
+    char *used = NULL;
+    float *out = d7cl_generate (m, p, p->device, &used, &e);
+    if (out || !g_error_matches (e, DIR7_ERROR, DIR7_ERROR_DEVICE)) {
+      if (out && report)
+        *report = g_strdup_printf ("OpenCL: %s", used);
+      if (e)
+        g_propagate_error (error, e);
+      g_free (used);
+      return out;
+    }
+    why = g_strdup (e->message);
+    g_error_free (e);
+    g_free (used);
+#else
+    why = g_strdup ("this build of DIR-7 has no OpenCL support");
+#endif
+  }
+  float *out = cpu_generate (m, p, error);
+  if (report)
+    *report = why ? g_strdup_printf ("CPU (OpenCL failed: %s)", why) : g_strdup ("CPU");
+  g_free (why);
+  return out;
+}
+
+float *
+dir7_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
+{
+  return dir7_generate_ex (m, p, NULL, error);
+}
+
+char **
+dir7_list_devices (GError **error)
+{
+#ifdef DIR7_HAVE_OPENCL
+  return d7cl_list_devices (error);
+#else
+  g_set_error (error, DIR7_ERROR, DIR7_ERROR_DEVICE, "this build of DIR-7 has no OpenCL support");
+  return NULL;
+#endif
 }

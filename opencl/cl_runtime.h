@@ -1,0 +1,69 @@
+/* Private state of the OpenCL backend: one device, its context, queue,
+ * program and kernels, the model's weights on it, and a pool of scratch
+ * buffers. Errors are sticky (darktable-like): every launch after the first
+ * failure is skipped and the caller checks d7cl_failed() at sync points. */
+#ifndef DIR7_CL_RUNTIME_H
+#define DIR7_CL_RUNTIME_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include "model.h"
+
+typedef struct {
+  cl_mem mem;
+  size_t size;                  /* bytes */
+  gboolean busy;
+} D7ClScratch;
+
+typedef struct {
+  cl_platform_id platform;
+  cl_device_id device;
+  cl_context ctx;
+  cl_command_queue queue;
+  cl_program program;
+  char *name;                   /* the device's name, for messages */
+  char *spec;                   /* what the caller asked for */
+  int head_n;                   /* the program was built for this head size */
+  struct {
+    cl_kernel gemm, conv, group_norm, layer_norm, key_update, head_out, shift_mix,
+              lerp, transpose, activation, copy_into, wkv7, guide_x0, sampler_step,
+              mask_blend;
+  } k;
+  GHashTable *weights;          /* host pointer -> cl_mem (uploaded once) */
+  GArray *scratch;              /* D7ClScratch */
+  cl_int err;                   /* first OpenCL error, CL_SUCCESS while none */
+  char *err_where;
+} D7Cl;
+
+/* cl_device.c: the platform/device list and the choice among it */
+gboolean d7cl_pick_device (const char *spec, cl_platform_id *platform,
+                           cl_device_id *device, GError **error);
+char *d7cl_device_string (cl_device_id device, const char *key);
+
+/* cl_program.c: builds (or loads from the user's cache) the program */
+cl_program d7cl_build_program (cl_context ctx, cl_device_id device, int head_n,
+                               GError **error);
+
+/* cl_context.c */
+D7Cl *d7cl_new (const char *spec, int head_n, GError **error);
+void d7cl_free (D7Cl *cl);
+gboolean d7cl_check (D7Cl *cl, cl_int err, const char *where);
+gboolean d7cl_failed (D7Cl *cl);
+/* sets error from the sticky failure: DIR7_ERROR_DEVICE, naming the call */
+void d7cl_set_error (D7Cl *cl, GError **error);
+cl_mem d7cl_weight (D7Cl *cl, const float *host, size_t n);
+/* vectors concatenated [nm][D] (NULL ones as zeros), uploaded once under
+ * key: an address inside the model's layer struct, distinct from weights */
+cl_mem d7cl_weight_cat (D7Cl *cl, gconstpointer key, const float *const *host, int nm, int D);
+/* drops the uploaded weights (the tests, whose host arrays come and go) */
+void d7cl_forget_weights (D7Cl *cl);
+cl_mem d7cl_tmp (D7Cl *cl, size_t nfloats);
+void d7cl_release (D7Cl *cl, cl_mem m);
+cl_mem d7cl_upload (D7Cl *cl, const float *host, size_t n);   /* a new buffer */
+void d7cl_write (D7Cl *cl, cl_mem m, const float *host, size_t n);
+void d7cl_read (D7Cl *cl, cl_mem m, float *host, size_t n);   /* blocking */
+/* fault injection for the tests: DIR7_CL_FAULT=build|alloc|lost */
+gboolean d7cl_fault (const char *what);
+
+#endif

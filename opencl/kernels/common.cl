@@ -1,0 +1,42 @@
+/* Shared by every kernel file (prepended when the program is built). HEAD_N,
+ * the RWKV-7 head size, comes from the build options. */
+
+/* GEMM and convolution tiles: GT x GT outputs, GK deep */
+#define GT 64
+#define GK 16
+
+#define ACT_NONE    0
+#define ACT_TANH    1
+#define ACT_SIGMOID 2
+#define ACT_SILU    3
+#define ACT_RELU2   4
+
+inline float
+activate (float x, int act)
+{
+  switch (act) {
+  case ACT_TANH:    return tanh (x);
+  case ACT_SIGMOID: return 1.f / (1.f + exp (-x));
+  case ACT_SILU:    return x / (1.f + exp (-x));
+  case ACT_RELU2:   { float z = fmax (x, 0.f); return z * z; }
+  default:          return x;
+  }
+}
+
+/* sum of one float per work-item over the work-group (size a power of 2,
+ * at most 256); every work-item gets the result */
+inline float
+group_sum (float v, __local float *scratch)
+{
+  int lid = get_local_id (0), n = get_local_size (0);
+  scratch[lid] = v;
+  barrier (CLK_LOCAL_MEM_FENCE);
+  for (int s = n / 2; s > 0; s >>= 1) {
+    if (lid < s)
+      scratch[lid] += scratch[lid + s];
+    barrier (CLK_LOCAL_MEM_FENCE);
+  }
+  float r = scratch[0];
+  barrier (CLK_LOCAL_MEM_FENCE);
+  return r;
+}
