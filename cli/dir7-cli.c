@@ -23,7 +23,7 @@ on_sigint (int sig)
 }
 
 typedef struct {
-  char    *prompt, *negative, *sampler, *model, *output, *init, *mask, *seed_str;
+  char    *prompt, *negative, *sampler, *model, *output, *init, *mask, *seed_str, *device;
   int      steps, width, height;
   double   guidance, strength;
   gboolean quiet, show_bar;     /* bar only on a terminal, never with --quiet */
@@ -36,6 +36,7 @@ options_clear (Options *o, char **rest_all)
 {
   g_free (o->prompt); g_free (o->negative); g_free (o->sampler); g_free (o->model);
   g_free (o->output); g_free (o->init); g_free (o->mask); g_free (o->seed_str);
+  g_free (o->device);
   g_free (o->joined_prompt);
   g_strfreev (rest_all);
 }
@@ -162,6 +163,22 @@ cmd_info (const Options *o)
 }
 
 static int
+cmd_devices (void)
+{
+  GError *err = NULL;
+  char **devs = dir7_list_devices (&err);
+  if (!devs) {
+    printf ("no OpenCL devices: %s\nGeneration runs on the CPU.\n", err->message);
+    g_error_free (err);
+    return 0;
+  }
+  for (char **d = devs; *d; d++)
+    printf ("%s\n", *d);
+  g_strfreev (devs);
+  return 0;
+}
+
+static int
 cmd_generate (const char *cmd, Options *o, GOptionContext *ctx)
 {
   gboolean img2img = g_str_equal (cmd, "img2img"), inpaint = g_str_equal (cmd, "inpaint");
@@ -253,8 +270,12 @@ cmd_generate (const char *cmd, Options *o, GOptionContext *ctx)
   p.progress = progress_bar;
   p.progress_data = o;
   signal (SIGINT, on_sigint);
-  float *img = dir7_generate (m, &p, &err);
+  p.device = o->device ? o->device : "auto";
+  g_autofree char *report = NULL;
+  float *img = dir7_generate_ex (m, &p, &report, &err);
   dir7_model_free (m);
+  if (report && !o->quiet)
+    fprintf (stderr, "ran on %s\n", report);
   if (!img) {
     if (o->show_bar)
       fputc ('\n', stderr);
@@ -287,6 +308,8 @@ main (int argc, char **argv)
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &o.mask, "Inpainting mask: white = regenerate", "PNG" },
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &o.model, "Model file ($DIR7_MODEL, else " DIR7_DEFAULT_MODEL ")", "FILE" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &o.output, "Output PNG (out.png)", "PNG" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &o.device,
+      "cpu, auto (an OpenCL GPU, else the CPU), opencl, opencl:N or part of a device name (auto)", "DEV" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "No progress output", NULL },
     /* raw bytes (FILENAME): arg_to_utf8 decides the encoding, see there */
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.rest, NULL, "COMMAND [PROMPT...]" },
@@ -300,7 +323,8 @@ main (int argc, char **argv)
     "  generate [PROMPT]                          text to image\n"
     "  img2img  [PROMPT] --init IN.png            denoise an image towards the prompt\n"
     "  inpaint  [PROMPT] --init IN.png --mask M   regenerate the mask's white area\n"
-    "  info                                       the model's config and size");
+    "  info                                       the model's config and size\n"
+    "  devices                                    the OpenCL devices --device can name");
   g_option_context_add_main_entries (ctx, entries, NULL);
   GError *err = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
@@ -315,17 +339,19 @@ main (int argc, char **argv)
   o.show_bar = !o.quiet && isatty (STDERR_FILENO);
   /* the command is the first remaining argument */
   if (!o.rest || !o.rest[0])
-    return usage_error (ctx, "no command given (generate, img2img, inpaint or info)");
+    return usage_error (ctx, "no command given (generate, img2img, inpaint, info or devices)");
   char **rest_all = o.rest;
   const char *cmd = o.rest[0];
   o.rest = o.rest + 1;
   int rc;
   if (g_str_equal (cmd, "info"))
     rc = cmd_info (&o);
+  else if (g_str_equal (cmd, "devices"))
+    rc = cmd_devices ();
   else if (g_str_equal (cmd, "generate") || g_str_equal (cmd, "img2img") || g_str_equal (cmd, "inpaint"))
     rc = cmd_generate (cmd, &o, ctx);
   else
-    rc = usage_error (ctx, "unknown command (generate, img2img, inpaint or info)");
+    rc = usage_error (ctx, "unknown command (generate, img2img, inpaint, info or devices)");
   g_option_context_free (ctx);
   options_clear (&o, rest_all);
   return rc;

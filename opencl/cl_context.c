@@ -54,12 +54,6 @@ static const char *const kernel_names[] = {
   "sampler_step", "mask_blend",
 };
 
-static void
-release_mem (gpointer m)
-{
-  clReleaseMemObject (m);
-}
-
 D7Cl *
 d7cl_new (const char *spec, int head_n, GError **error)
 {
@@ -67,7 +61,7 @@ d7cl_new (const char *spec, int head_n, GError **error)
   cl_int err;
   cl->spec = g_strdup (spec);
   cl->head_n = head_n;
-  cl->weights = g_hash_table_new_full (NULL, NULL, NULL, release_mem);
+  cl->weights = g_hash_table_new (NULL, NULL);
   cl->scratch = g_array_new (FALSE, TRUE, sizeof (D7ClScratch));
   if (!d7cl_pick_device (spec, &cl->platform, &cl->device, error))
     goto fail;
@@ -116,9 +110,9 @@ d7cl_free (D7Cl *cl)
   for (guint i = 0; i < G_N_ELEMENTS (kernel_names); i++)
     if (ks[i])
       clReleaseKernel (ks[i]);
+  d7cl_forget_weights (cl);
   g_hash_table_destroy (cl->weights);
-  for (guint i = 0; i < cl->scratch->len; i++)
-    clReleaseMemObject (g_array_index (cl->scratch, D7ClScratch, i).mem);
+  d7cl_scratch_free (cl);
   g_array_unref (cl->scratch);
   if (cl->program)
     clReleaseProgram (cl->program);
@@ -144,6 +138,10 @@ create (D7Cl *cl, size_t bytes, const char *where)
   else
     m = clCreateBuffer (cl->ctx, CL_MEM_READ_WRITE, MAX (bytes, 4), NULL, &err);
   d7cl_check (cl, err, where);
+  if (err == CL_SUCCESS) {
+    cl->bytes_now += MAX (bytes, 4);
+    cl->bytes_peak = MAX (cl->bytes_peak, cl->bytes_now);
+  }
   return err == CL_SUCCESS ? m : NULL;
 }
 
@@ -198,9 +196,33 @@ d7cl_weight_cat (D7Cl *cl, gconstpointer key, const float *const *host, int nm, 
 }
 
 void
+d7cl_mem_free (D7Cl *cl, cl_mem m)
+{
+  size_t bytes = 0;
+  if (!m)
+    return;
+  if (clGetMemObjectInfo (m, CL_MEM_SIZE, sizeof bytes, &bytes, NULL) == CL_SUCCESS)
+    cl->bytes_now -= MIN (bytes, cl->bytes_now);
+  clReleaseMemObject (m);
+}
+
+void
 d7cl_forget_weights (D7Cl *cl)
 {
+  GHashTableIter it;
+  gpointer k, v;
+  g_hash_table_iter_init (&it, cl->weights);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    d7cl_mem_free (cl, v);
   g_hash_table_remove_all (cl->weights);
+}
+
+void
+d7cl_scratch_free (D7Cl *cl)
+{
+  for (guint i = 0; i < cl->scratch->len; i++)
+    d7cl_mem_free (cl, g_array_index (cl->scratch, D7ClScratch, i).mem);
+  g_array_set_size (cl->scratch, 0);
 }
 
 cl_mem

@@ -108,13 +108,14 @@ d7cl_pick_device (const char *spec, cl_platform_id *platform, cl_device_id *devi
   if (!all)
     return FALSE;
   int pick = -1;
+  gboolean gpu_only = g_ascii_strcasecmp (spec, "auto") == 0;
   const char *s = spec;
   if (g_str_has_prefix (s, "opencl"))
     s += 6;
   if (*s == ':')
     s++;
   if (*s == '\0' || g_ascii_strcasecmp (s, "auto") == 0) {
-    pick = 0;                                   /* a GPU first, else the first */
+    pick = gpu_only ? -1 : 0;                   /* a GPU first, else the first */
     for (guint i = 0; i < all->len; i++)
       if (is_gpu (g_array_index (all, Entry, i).device)) {
         pick = (int) i;
@@ -135,6 +136,11 @@ d7cl_pick_device (const char *spec, cl_platform_id *platform, cl_device_id *devi
       g_free (name); g_free (have);
     }
     g_free (want);
+  }
+  if (pick < 0 && gpu_only) {
+    g_set_error (error, DIR7_ERROR, DIR7_ERROR_DEVICE, "no OpenCL GPU found");
+    g_array_unref (all);
+    return FALSE;
   }
   if (pick < 0) {
     g_set_error (error, DIR7_ERROR, DIR7_ERROR_DEVICE,

@@ -63,17 +63,17 @@ cond_init (D7Cl *cl, const Dir7Model *m, D7TextCond *const *tc, int B, D7ClCond 
 }
 
 static void
-cond_clear (const Dir7Model *m, D7ClCond *dc)
+cond_clear (D7Cl *cl, const Dir7Model *m, D7ClCond *dc)
 {
   for (int i = 0; i < m->unet.n_blocks; i++)
     if (dc->states[i])
-      clReleaseMemObject (dc->states[i]);
+      d7cl_mem_free (cl, dc->states[i]);
   g_free (dc->states);
   GHashTableIter it;
   gpointer k, v;
   g_hash_table_iter_init (&it, dc->paper_q);
   while (g_hash_table_iter_next (&it, &k, &v))
-    clReleaseMemObject (v);
+    d7cl_mem_free (cl, v);
   g_hash_table_destroy (dc->paper_q);
 }
 
@@ -215,9 +215,9 @@ run (D7Cl *cl, Dir7Model *m, const Dir7GenerateParams *p, GError **error)
   cl_mem bufs[] = { x, ted, maskd, initd };
   for (guint i = 0; i < G_N_ELEMENTS (bufs); i++)
     if (bufs[i])
-      clReleaseMemObject (bufs[i]);
+      d7cl_mem_free (cl, bufs[i]);
   d7cl_release (cl, x0); d7cl_release (cl, eps); d7cl_release (cl, prev); d7cl_release (cl, z);
-  cond_clear (m, &dc);
+  cond_clear (cl, m, &dc);
   d7_text_cond_free (tc[0], m);
   d7_text_cond_free (tc[1], m);
   g_free (host); g_free (init); g_free (te); g_free (preview); g_free (ab);
@@ -245,9 +245,7 @@ d7cl_generate (Dir7Model *m, const Dir7GenerateParams *p, const char *spec, char
     d7cl_free (cl);
     m->cl = NULL;
   } else {                     /* keep the weights, give the scratch memory back */
-    for (guint i = 0; i < cl->scratch->len; i++)
-      clReleaseMemObject (g_array_index (cl->scratch, D7ClScratch, i).mem);
-    g_array_set_size (cl->scratch, 0);
+    d7cl_scratch_free (cl);
   }
   g_mutex_unlock (&m->cl_lock);
   return out;

@@ -32,6 +32,7 @@ typedef struct {
   } k;
   GHashTable *weights;          /* host pointer -> cl_mem (uploaded once) */
   GArray *scratch;              /* D7ClScratch */
+  size_t bytes_now, bytes_peak; /* device memory of our buffers (benchmarks) */
   cl_int err;                   /* first OpenCL error, CL_SUCCESS while none */
   char *err_where;
 } D7Cl;
@@ -59,8 +60,10 @@ cl_mem d7cl_weight_cat (D7Cl *cl, gconstpointer key, const float *const *host, i
 /* drops the uploaded weights (the tests, whose host arrays come and go) */
 void d7cl_forget_weights (D7Cl *cl);
 cl_mem d7cl_tmp (D7Cl *cl, size_t nfloats);
+void d7cl_scratch_free (D7Cl *cl);                             /* the whole pool */
 void d7cl_release (D7Cl *cl, cl_mem m);
 cl_mem d7cl_upload (D7Cl *cl, const float *host, size_t n);   /* a new buffer */
+void d7cl_mem_free (D7Cl *cl, cl_mem m);                       /* frees one of those */
 void d7cl_write (D7Cl *cl, cl_mem m, const float *host, size_t n);
 void d7cl_read (D7Cl *cl, cl_mem m, float *host, size_t n);   /* blocking */
 /* fault injection for the tests: DIR7_CL_FAULT=build|alloc|lost */

@@ -188,6 +188,7 @@ plug_ops_run (const PlugArgs *args, GimpImage *image, GimpDrawable *drawable,
     p.seed = (guint64) args->seed + b;
     p.width = rw;
     p.height = rh;
+    p.device = args->device;
     if (args->mode != PLUG_GENERATE) {
       p.strength = (float) args->strength;
       p.init_image = init;

@@ -59,7 +59,8 @@ plug_params_add (GimpProcedure *procedure, PlugMode mode)
                                         "$DIR7_MODEL or the installed default model"),
                                       "", G_PARAM_READWRITE);
   gimp_procedure_add_string_argument (procedure, "device", _("De_vice"),
-                                      _("Compute device: \"auto\" or \"cpu\""),
+                                      _("Compute device: \"auto\" (an OpenCL GPU, else the CPU), \"cpu\", "
+                                        "\"opencl\", \"opencl:N\" or part of an OpenCL device's name"),
                                       "auto", G_PARAM_READWRITE);
   /* dialog-only: not part of the PDB signature */
   gimp_procedure_add_boolean_aux_argument (procedure, "randomize", _("Random seed ever_y run"),
@@ -72,6 +73,28 @@ plug_params_add (GimpProcedure *procedure, PlugMode mode)
   gimp_procedure_add_int_return_value (procedure, "seed", _("Seed"),
                                        _("The seed of the first new layer"),
                                        0, G_MAXINT, 0, G_PARAM_READWRITE);
+}
+
+/* "auto", "cpu", "opencl", or an OpenCL device by index or name part (the
+ * library falls back to the CPU if that device then fails) */
+static gboolean
+device_known (const char *dev)
+{
+  if (!g_ascii_strcasecmp (dev, "auto") || !g_ascii_strcasecmp (dev, "cpu") ||
+      !g_ascii_strcasecmp (dev, "opencl"))
+    return TRUE;
+  char **devs = dir7_list_devices (NULL);
+  const char *want = g_str_has_prefix (dev, "opencl:") ? dev + 7 : dev;
+  gboolean found = FALSE;
+  for (char **d = devs; d && *d && !found; d++) {
+    const char *colon = strchr (*d, ':');
+    char *index = g_strndup (*d, colon ? (gsize) (colon - *d) : 0);
+    char *name = g_utf8_casefold (colon ? colon + 2 : *d, -1), *w = g_utf8_casefold (want, -1);
+    found = g_str_equal (index, want) || (*w && strstr (name, w));
+    g_free (index); g_free (name); g_free (w);
+  }
+  g_strfreev (devs);
+  return found;
 }
 
 gboolean
@@ -103,10 +126,10 @@ plug_params_read (GimpProcedureConfig *config, PlugMode mode, PlugArgs *args, GE
     args->prompt = g_strdup ("");
 
   const char *dev = args->device && *args->device ? args->device : "auto";
-  if (g_ascii_strcasecmp (dev, "auto") != 0 && g_ascii_strcasecmp (dev, "cpu") != 0) {
+  if (!device_known (dev)) {
     g_set_error (error, GIMP_PLUG_IN_ERROR, 0,
-                 _("Unknown compute device “%s”: this build runs on the CPU; "
-                   "use \"auto\" or \"cpu\"."), dev);
+                 _("Unknown compute device “%s”: use \"auto\", \"cpu\", \"opencl\" or "
+                   "one of the OpenCL devices (dir7 devices lists them)."), dev);
     return FALSE;
   }
   return TRUE;

@@ -21,6 +21,7 @@ typedef struct {
   gboolean            done;
   float              *result;
   GError             *error;
+  char               *report;   /* where it ran, and why not on the device */
 } Job;
 
 static gboolean
@@ -49,8 +50,10 @@ worker (gpointer data)
 {
   Job *job = data;
   GError *error = NULL;
-  float *out = dir7_generate (job->model, &job->params, &error);
+  char *report = NULL;
+  float *out = dir7_generate_ex (job->model, &job->params, &report, &error);
   g_mutex_lock (&job->lock);
+  job->report = report;
   job->result = out;
   job->error = error;
   job->done = TRUE;
@@ -105,6 +108,14 @@ plug_run_generate (Dir7Model *model, const Dir7GenerateParams *params,
   }
   g_thread_join (thread);
   g_mutex_clear (&job.lock);
+  if (job.report) {
+    g_debug ("dir7: ran on %s", job.report);
+    /* the user chose a device and did not get it: say so (auto is silent) */
+    const char *dev = params->device ? params->device : "auto";
+    if (g_str_has_prefix (job.report, "CPU (") && g_ascii_strcasecmp (dev, "auto") != 0)
+      gimp_message (job.report);
+    g_free (job.report);
+  }
   g_free (job.preview);
   g_free (shown);
   if (job.error)

@@ -98,7 +98,7 @@ test_gemm (D7Cl *cl)
       char what[96];
       snprintf (what, sizeof what, "gemm %dx%dx%d act %d", M, N, K, act);
       close_to (got, want, (size_t) M * N, TOL, what);
-      clReleaseMemObject (a); clReleaseMemObject (b); clReleaseMemObject (bi); clReleaseMemObject (c);
+      d7cl_mem_free (cl, a); d7cl_mem_free (cl, b); d7cl_mem_free (cl, bi); d7cl_mem_free (cl, c);
       g_free (got); g_free (want); g_free (y);
     }
     g_free (A); g_free (Bm); g_free (bias); g_free (C0);
@@ -116,7 +116,7 @@ test_gemm (D7Cl *cl)
   d7cl_gemm_batched (cl, T, N, N, B * H, H, rd, D, T * D, N, Sd, N, H * N * N, N * N, od, D, T * D, N);
   float *got = readback (cl, od, (size_t) B * T * D);
   close_to (got, want, (size_t) B * T * D, TOL, "gemm batched over (image, head)");
-  clReleaseMemObject (rd); clReleaseMemObject (Sd); d7cl_release (cl, od);
+  d7cl_mem_free (cl, rd); d7cl_mem_free (cl, Sd); d7cl_release (cl, od);
   g_free (r); g_free (S); g_free (want); g_free (got);
 }
 
@@ -155,7 +155,7 @@ test_conv (D7Cl *cl)
     snprintf (what, sizeof what, "conv %d->%d %dx%d k%d s%d%s (+=)", cin, cout, h, w, k, stride,
               up ? " upsampled" : "");
     close_to (got, want, B * nout, TOL, what);
-    clReleaseMemObject (xd); clReleaseMemObject (yd);
+    d7cl_mem_free (cl, xd); d7cl_mem_free (cl, yd);
     g_free (x); g_free (W); g_free (bias); g_free (prior); g_free (want); g_free (xu); g_free (got);
   }
 }
@@ -191,7 +191,7 @@ test_norms (D7Cl *cl)
   d7cl_layer_norm (cl, &ln, ld, ld, T, D);
   got = readback (cl, ld, (size_t) T * D);
   close_to (got, lw, (size_t) T * D, TOL, "layer norm in place");
-  clReleaseMemObject (xd); clReleaseMemObject (sd); d7cl_release (cl, yd); clReleaseMemObject (ld);
+  d7cl_mem_free (cl, xd); d7cl_mem_free (cl, sd); d7cl_release (cl, yd); d7cl_mem_free (cl, ld);
   g_free (x); g_free (gm); g_free (bt); g_free (ss); g_free (want); g_free (got);
   g_free (lx); g_free (lg); g_free (lb); g_free (lw);
 }
@@ -232,8 +232,8 @@ test_wkv (D7Cl *cl)
   close_to (got, want, n, TOL, "wkv7 recurrent: outputs (2 sequences x 2 heads, T 70)");
   close_to (gotS, S, ns, TOL, "wkv7 recurrent: final state");
   for (int i = 0; i < 6; i++)
-    clReleaseMemObject (d[i]);
-  clReleaseMemObject (Sd); d7cl_release (cl, od);
+    d7cl_mem_free (cl, d[i]);
+  d7cl_mem_free (cl, Sd); d7cl_release (cl, od);
   g_free (r); g_free (w); g_free (k); g_free (v); g_free (kk); g_free (lr); g_free (a); g_free (b);
   g_free (S0); g_free (S); g_free (want); g_free (got); g_free (gotS);
 }
@@ -286,12 +286,12 @@ test_layers (D7Cl *cl, Dir7Model *m)
   close_to (got, want, B * n, TOL, "DIR-7 block (time-mix, CrossWKV, channel-mix), 2 prompts");
   g_free (got);
   if (dc.states[blk->index])
-    clReleaseMemObject (dc.states[blk->index]);
+    d7cl_mem_free (cl, dc.states[blk->index]);
   GHashTableIter it;
   gpointer kq, vq;
   g_hash_table_iter_init (&it, dc.paper_q);
   while (g_hash_table_iter_next (&it, &kq, &vq))
-    clReleaseMemObject (vq);
+    d7cl_mem_free (cl, vq);
   g_hash_table_destroy (dc.paper_q);
   g_free (dc.states);
   d7_text_cond_free (tc[0], m);
@@ -312,8 +312,8 @@ test_layers (D7Cl *cl, Dir7Model *m)
   got = readback (cl, od, (size_t) B * cout * h * w);
   snprintf (what, sizeof what, "ResBlock %d->%d%s", cin, cout, rb->skip.w ? " with skip conv" : "");
   close_to (got, rw, (size_t) B * cout * h * w, TOL, what);
-  clReleaseMemObject (xd); clReleaseMemObject (rd); clReleaseMemObject (vd);
-  clReleaseMemObject (id); clReleaseMemObject (sed); d7cl_release (cl, od);
+  d7cl_mem_free (cl, xd); d7cl_mem_free (cl, rd); d7cl_mem_free (cl, vd);
+  d7cl_mem_free (cl, id); d7cl_mem_free (cl, sed); d7cl_release (cl, od);
   g_free (got); g_free (x); g_free (want); g_free (vf); g_free (vf2);
   g_free (img); g_free (emb); g_free (rw); g_free (se);
 }
@@ -393,15 +393,15 @@ test_unet (D7Cl *cl, Dir7Model *m, const char *name)
   close_to (got, want, n, 5e-4, what);
   for (int i = 0; i < m->unet.n_blocks; i++)
     if (dc.states[i])
-      clReleaseMemObject (dc.states[i]);
+      d7cl_mem_free (cl, dc.states[i]);
   GHashTableIter it;
   gpointer kq, vq;
   g_hash_table_iter_init (&it, dc.paper_q);
   while (g_hash_table_iter_next (&it, &kq, &vq))
-    clReleaseMemObject (vq);
+    d7cl_mem_free (cl, vq);
   g_hash_table_destroy (dc.paper_q);
   g_free (dc.states);
-  clReleaseMemObject (xd); clReleaseMemObject (ted); d7cl_release (cl, ed);
+  d7cl_mem_free (cl, xd); d7cl_mem_free (cl, ted); d7cl_release (cl, ed);
   d7_text_cond_free (tc, m);
   g_free (x); g_free (want); g_free (te); g_free (got);
 }
@@ -439,7 +439,7 @@ test_fallbacks (Dir7Model *m)
     char what[96];
     snprintf (what, sizeof what, "%s: falls back to the CPU, says why",
               faults[f] ? faults[f] : "unknown device");
-    expect (img && rep && g_str_has_prefix (rep, "CPU (OpenCL failed:") &&
+    expect (img && rep && g_str_has_prefix (rep, "CPU (OpenCL: ") &&
             memcmp (img, cpu, n * sizeof (float)) == 0, what, rep ? rep : e ? e->message : NULL);
     g_free (img); g_free (rep); g_clear_error (&e);
   }

@@ -156,6 +156,16 @@ device_combo (PlugDialog *dlg)
   GtkListStore *store = gtk_list_store_new (2, G_TYPE_STRING, G_TYPE_STRING);
   gtk_list_store_insert_with_values (store, NULL, -1, 0, "auto", 1, _("Automatic"), -1);
   gtk_list_store_insert_with_values (store, NULL, -1, 0, "cpu", 1, _("CPU"), -1);
+  char **devs = dir7_list_devices (NULL);   /* "N: NAME (...)" */
+  for (char **d = devs; d && *d; d++) {
+    char *colon = strchr (*d, ':');
+    if (!colon)
+      continue;
+    char *id = g_strdup_printf ("opencl:%.*s", (int) (colon - *d), *d);
+    gtk_list_store_insert_with_values (store, NULL, -1, 0, id, 1, colon + 2, -1);
+    g_free (id);
+  }
+  g_strfreev (devs);
   GtkWidget *combo = gimp_prop_string_combo_box_new (G_OBJECT (dlg->config), "device",
                                                      GTK_TREE_MODEL (store), 0, 1);
   g_object_unref (store);

@@ -57,7 +57,7 @@ class Sampler:
             c0 = math.sqrt(ab_s) * beta / (1.0 - ab_t)
             ct = math.sqrt(1.0 - beta) * (1.0 - ab_s) / (1.0 - ab_t)
             sigma = math.sqrt(beta * (1.0 - ab_s) / (1.0 - ab_t))
-            z = randn_torch(self.seed, STREAM_DDPM + i, 0, x.shape)
+            z = randn_torch(self.seed, STREAM_DDPM + i, 0, x.shape).to(x.device)
             return c0 * x0 + ct * x + sigma * z
         # DPM-Solver++(2M), data prediction
         lam_t = 0.5 * math.log(ab_t / (1.0 - ab_t))
@@ -75,10 +75,13 @@ class Sampler:
 @torch.no_grad()
 def sample(model, prompt, negative="", steps=20, sampler="dpmpp-2m", guidance=5.0,
            seed=0, width=None, height=None, init=None, strength=1.0, mask=None,
-           progress=None):
+           progress=None, unet=None):
     """One image. init: [C,H,W] in [-1,1]; mask: [H,W], 1 = regenerate.
-    Returns [C,H,W] in [-1,1] (premultiplied RGBA for 4 channels)."""
+    Returns [C,H,W] in [-1,1] (premultiplied RGBA for 4 channels). Runs on
+    the model's device; unet may replace model.unet (a torch.compile'd one)."""
     cfg = model.cfg
+    dev = next(model.parameters()).device
+    net = unet or model.unet
     C = cfg.unet.image_channels
     H = height or cfg.image_size
     W = width or cfg.image_size
@@ -88,10 +91,15 @@ def sample(model, prompt, negative="", steps=20, sampler="dpmpp-2m", guidance=5.
 
     prompts = [prompt] if guidance == 1.0 else [negative or "", prompt]
     ids, tmask = batch_tokens(prompts, cfg.text.max_len)
+    ids, tmask = ids.to(dev), tmask.to(dev)
     text = model.text(ids, tmask)
     cache = {}  # state mode: each block's prompt state, computed once
 
-    noise = randn_torch(seed, STREAM_INIT, 0, (C, H, W))
+    noise = randn_torch(seed, STREAM_INIT, 0, (C, H, W)).to(dev)
+    if init is not None:
+        init = init.to(dev)
+    if mask is not None:
+        mask = mask.to(dev)
     if init is not None:
         a = ab[ts[start]]
         x = math.sqrt(a) * init + math.sqrt(1.0 - a) * noise
@@ -102,14 +110,14 @@ def sample(model, prompt, negative="", steps=20, sampler="dpmpp-2m", guidance=5.
         t = ts[i]
         s = ts[i + 1] if i + 1 < steps else -1
         xb = x[None].expand(len(prompts), -1, -1, -1)
-        tb = torch.full((len(prompts),), t, dtype=torch.long)
-        eps = model.unet(xb, tb, text, tmask, cache)
+        tb = torch.full((len(prompts),), t, dtype=torch.long, device=dev)
+        eps = net(xb, tb, text, tmask, cache)
         eps = eps[0] if len(prompts) == 1 else eps[0] + guidance * (eps[1] - eps[0])
         x0 = ((x - math.sqrt(1.0 - ab[t]) * eps) / math.sqrt(ab[t])).clamp(-1.0, 1.0)
         x = smp.step(i, x, x0, t, s)
         if mask is not None:
             if s >= 0:
-                z = randn_torch(seed, STREAM_KNOWN + i, 0, (C, H, W))
+                z = randn_torch(seed, STREAM_KNOWN + i, 0, (C, H, W)).to(dev)
                 known = math.sqrt(ab[s]) * init + math.sqrt(1.0 - ab[s]) * z
             else:
                 known = init

@@ -1,0 +1,99 @@
+"""The PyTorch peers of bench-opencl on the same GPU, in the same run (never a
+test). Prints JSON lines like bench-opencl's; bench/report.py makes the table.
+
+    python3 bench/bench_gpu.py wkv        fla's chunk_rwkv7 and fused_recurrent_rwkv7
+    python3 bench/bench_gpu.py generate   the PyTorch reference sampler (eager,
+                                          then torch.compile) on the default model
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "training"))
+
+import torch  # noqa: E402
+
+
+def cuda_ms(fn, reps=20, warm=3):
+    for _ in range(warm):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def emit(**kw):
+    print(json.dumps(kw), flush=True)
+
+
+def bench_wkv():
+    from fla.ops.rwkv7 import chunk_rwkv7, fused_recurrent_rwkv7
+    g = torch.Generator(device="cuda").manual_seed(1)
+    name = torch.cuda.get_device_name()
+    for T in (64, 256, 1024, 4096):
+        for H in (2, 4, 8, 16):
+            N = 64
+            shape = (1, T, H, N)
+            r = torch.rand(shape, device="cuda", generator=g) * 2 - 1
+            w = -torch.rand(shape, device="cuda", generator=g) * 0.99 - 0.01
+            k = (torch.rand(shape, device="cuda", generator=g) * 2 - 1) * 0.1
+            v = torch.rand(shape, device="cuda", generator=g) * 2 - 1
+            kk = torch.nn.functional.normalize(torch.randn(shape, device="cuda", generator=g), dim=-1)
+            a, b = -kk, kk * torch.rand(shape, device="cuda", generator=g)
+            for impl, fn in (("fla-chunk", chunk_rwkv7), ("fla-fused-recurrent", fused_recurrent_rwkv7)):
+                try:
+                    ms = cuda_ms(lambda: fn(r, w, k, v, a, b, scale=1.0, output_final_state=False))
+                    emit(bench="wkv", impl=impl, device=name, B=1, T=T, H=H, N=N, ms=round(ms, 4), ok=True)
+                except Exception as e:   # report, go on with the grid
+                    emit(bench="wkv", impl=impl, device=name, B=1, T=T, H=H, N=N, ms=-1, ok=False,
+                         error=str(e)[:200])
+
+
+def bench_generate():
+    from dir7 import diffusion
+    from dir7.export import load_model
+    model = load_model(os.path.join(ROOT, "data", "models", "dir7-default.safetensors")).cuda().eval()
+    base = "a red apple on a blue plate, "
+
+    def run(size, nbytes, reps, unet=None):
+        prompt = (base * (nbytes // len(base) + 1))[:nbytes]
+        fn = lambda: diffusion.sample(model, prompt, steps=20, seed=1, width=size, height=size,  # noqa: E731
+                                      unet=unet)
+        fn()
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        ms = cuda_ms(fn, reps=reps, warm=0)
+        return ms / 1e3, torch.cuda.max_memory_allocated() / 2 ** 20
+
+    s, mib = run(64, 16, 10)
+    emit(bench="generate", impl="pytorch-eager", ran_on=torch.cuda.get_device_name(), size=64,
+         prompt_bytes=16, steps=20, guidance=5, s=round(s, 4), peak_device_mib=round(mib, 2),
+         torch=torch.__version__)
+    for size in (128, 256):
+        s, mib = run(size, 16, 3)
+        emit(bench="generate", impl="pytorch-eager", size=size, prompt_bytes=16, s=round(s, 4),
+             peak_device_mib=round(mib, 2))
+    for nbytes in (64, 256, 1024):
+        s, mib = run(64, nbytes, 3)
+        emit(bench="generate", impl="pytorch-eager", size=64, prompt_bytes=nbytes, s=round(s, 4),
+             peak_device_mib=round(mib, 2))
+    t0 = time.perf_counter()
+    compiled = torch.compile(model.unet)
+    try:
+        s, mib = run(64, 16, 10, unet=compiled)
+        emit(bench="generate", impl="pytorch-compiled", size=64, prompt_bytes=16, s=round(s, 4),
+             peak_device_mib=round(mib, 2), compile_and_first_run_s=round(time.perf_counter() - t0, 1))
+    except Exception as e:
+        emit(bench="generate", impl="pytorch-compiled", size=64, s=-1, error=str(e)[:300])
+
+
+if __name__ == "__main__":
+    {"wkv": bench_wkv, "generate": bench_generate}[sys.argv[1]]()

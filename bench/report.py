@@ -1,0 +1,56 @@
+"""Tables for docs/performance.md from the JSON lines that bench-opencl and
+bench_gpu.py print (one run on one GPU):
+
+    python3 bench/report.py RESULTS_DIR > table.md
+"""
+import glob
+import json
+import os
+import sys
+
+
+def load(d):
+    rows = []
+    for f in sorted(glob.glob(os.path.join(d, "*.jsonl"))):
+        for line in open(f):
+            line = line.strip()
+            if line.startswith("{"):
+                rows.append(json.loads(line))
+    return rows
+
+
+def main():
+    rows = load(sys.argv[1])
+    wkv = {}
+    for r in rows:
+        if r["bench"] == "wkv" and r.get("ok"):
+            wkv.setdefault((r["T"], r["H"]), {})[r["impl"]] = r["ms"]
+    print("| T | heads | ours (OpenCL, recurrent) ms | fla chunk ms | fla fused-recurrent ms "
+          "| ratio vs chunk | ratio vs fused-recurrent |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for (T, H), d in sorted(wkv.items()):
+        ours = d.get("opencl-recurrent")
+        ch, fr = d.get("fla-chunk"), d.get("fla-fused-recurrent")
+        rc = f"{ch / ours:.2f}x" if ours and ch else "-"
+        rf = f"{fr / ours:.2f}x" if ours and fr else "-"
+        fmt = lambda x: f"{x:.3f}" if x else "-"  # noqa: E731
+        print(f"| {T} | {H} | {fmt(ours)} | {fmt(ch)} | {fmt(fr)} | {rc} | {rf} |")
+    print()
+    gen = {}
+    for r in rows:
+        if r["bench"] == "generate":
+            gen.setdefault((r.get("size"), r.get("prompt_bytes")), {})[r["impl"]] = r
+    print("| size | prompt bytes | ours s | ours peak MiB | PyTorch eager s | PyTorch peak MiB "
+          "| PyTorch compiled s | eager / ours | compiled / ours |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for (size, nb), d in sorted(gen.items()):
+        o, e, c = d.get("dir7-opencl"), d.get("pytorch-eager"), d.get("pytorch-compiled")
+        f = lambda r, k: f"{r[k]:.4f}" if r and r.get(k, -1) > 0 else "-"  # noqa: E731
+        re_ = f"{e['s'] / o['s']:.2f}x" if o and e and o["s"] > 0 else "-"
+        rc = f"{c['s'] / o['s']:.2f}x" if o and c and o["s"] > 0 and c["s"] > 0 else "-"
+        print(f"| {size} | {nb} | {f(o, 's')} | {f(o, 'peak_device_mib')} | {f(e, 's')} "
+              f"| {f(e, 'peak_device_mib')} | {f(c, 's')} | {re_} | {rc} |")
+
+
+if __name__ == "__main__":
+    main()
