@@ -47,7 +47,8 @@ typedef struct {
   gpointer         progress_data;
   GCancellable    *cancellable;
   /* where to run: NULL or "cpu"; "auto" (an OpenCL GPU if there is one, else
-   * the CPU); "opencl" / "opencl:N" / part of a device name (`dir7 devices`).
+   * the CPU); "opencl" (a GPU, else any OpenCL device, PoCL's CPU one too);
+   * "opencl:N" or part of a device name (`dir7 devices`).
    * A device that is missing or fails falls back to the CPU. */
   const char      *device;
 } Dir7GenerateParams;
@@ -69,7 +70,7 @@ float      *dir7_generate (Dir7Model *model, const Dir7GenerateParams *params,
                            GError **error);
 
 /* As dir7_generate; *report (if not NULL) gets where it ran, e.g.
- * "OpenCL: NVIDIA H100 80GB HBM3", "CPU", or "CPU (OpenCL failed: why)". */
+ * "OpenCL: NVIDIA H100 80GB HBM3", "CPU", or "CPU (OpenCL: why not)". */
 float      *dir7_generate_ex (Dir7Model *model, const Dir7GenerateParams *params,
                               char **report, GError **error);
 

@@ -220,7 +220,7 @@ dir7_generate_ex (Dir7Model *m, const Dir7GenerateParams *p, char **report, GErr
   }
   float *out = cpu_generate (m, p, error);
   if (report)
-    *report = why ? g_strdup_printf ("CPU (OpenCL failed: %s)", why) : g_strdup ("CPU");
+    *report = why ? g_strdup_printf ("CPU (OpenCL: %s)", why) : g_strdup ("CPU");
   g_free (why);
   return out;
 }
