@@ -60,7 +60,8 @@ def bench_wkv():
 def bench_generate():
     from dir7 import diffusion
     from dir7.export import load_model
-    model = load_model(os.path.join(ROOT, "data", "models", "dir7-default.safetensors")).cuda().eval()
+    path = os.environ.get("DIR7_BENCH_MODEL", os.path.join(ROOT, "data", "models", "dir7-default.safetensors"))
+    model = load_model(path).cuda().eval()
     base = "a red apple on a blue plate, "
 
     def run(size, nbytes, reps, unet=None):
