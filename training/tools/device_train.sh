@@ -5,7 +5,7 @@
 #            (state and paper mode, concurrently, equal minutes) in the background
 #   wait   - sleep, then show the logs
 #   finish - wait for training, export both models, evaluate both, copy to $OUT
-# Env: CLIP_MIN, DENOISE_MIN, BATCH (defaults below).
+# Env: CLIP_MIN, DENOISE_MIN, BATCH (defaults below); INIT (continue only).
 set -u
 cd "$(dirname "$0")/.."
 CLIP_MIN=${CLIP_MIN:-3}
@@ -32,21 +32,33 @@ wait)
   nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv
   ;;
 continue)
-  # one command: resume the state-mode model from the shipped file for
-  # DENOISE_MIN minutes, export, evaluate, copy to $OUT
-  mkdir -p cache/dataset runs/b
-  python3 -c "import numpy as np; np.save('cache/dataset/images.npy', np.load('../.carry/ds.npz')['images'])"
-  gunzip -c ../.carry/meta.json.gz > cache/dataset/meta.json
-  python3 -c "import torch; ck = torch.load('../.carry/clip-weights.pt', map_location='cpu'); ck['model'] = {k: v.float() for k, v in ck['model'].items()}; torch.save(ck, 'runs/b/clip.pt')"
+  # one command: resume the state-mode model from $INIT (default: the shipped
+  # file) for DENOISE_MIN minutes, export, evaluate, copy to $OUT, with GPU
+  # utilisation sampled every 20 s into $OUT/gpu-util.txt. The carried files
+  # (../.carry/, see tools/carry.py): images.npy.xz or ds.npz, meta.json.gz,
+  # clip-image.pt or clip-weights.pt; chain chunks with
+  # `python3 -m tools.carry pack --model <last chunk's export>` here and
+  # INIT=../.carry/init-unet.safetensors there.
+  INIT=${INIT:-../data/models/dir7-default.safetensors}
+  T0=$(date +%s)
+  nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 > "$OUT/gpu-util.txt" 2>&1 &
+  SMI=$!
+  rm -f runs/b/denoiser-state.pt   # a warm machine keeps runs/: INIT, not the last checkpoint, is the start
+  python3 -m tools.carry unpack --init "$INIT"
+  echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT"
   python3 train.py denoiser --run runs/b --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 --batch "$BATCH" \
-    --init-model ../data/models/dir7-default.safetensors > runs/b.log 2>&1
+    --init-model runs/init.safetensors > runs/b.log 2>&1
   tail -n 3 runs/b.log
+  echo "training done at $(( $(date +%s) - T0 )) s"
+  kill "$SMI" 2>/dev/null
   python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors"
+  T1=$(date +%s)
   python3 evaluate.py --model "$OUT/dir7-state.safetensors" --clip runs/b/clip.pt --data cache/dataset \
     --out runs/eval-b > runs/eval-b.log 2>&1 || tail -n 20 runs/eval-b.log
   cp runs/eval-b/metrics.json "$OUT/metrics-state.json"; cp runs/eval-b/samples.png "$OUT/samples-state.png"
   grep -E "steps|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   cat "$OUT/metrics-state.json"
+  echo "evaluation took $(( $(date +%s) - T1 )) s; all done at $(( $(date +%s) - T0 )) s"
   ;;
 finish)
   while [ ! -e runs/done ]; do sleep 5; done

@@ -1,0 +1,92 @@
+"""The files that `device_train.sh continue` carries to the device machine, made
+small enough to travel with the working tree (64 MiB in all), and unpacked there.
+
+    python3 -m tools.carry pack [--model M.safetensors]     # here, in training/
+    python3 -m tools.carry unpack [--init M.safetensors]    # there (device_train.sh)
+
+pack, in ../.carry/:
+  ds.npz           -> images.npy.xz (lzma; 16.5 MB instead of 24.8 MB)
+  clip-weights.pt  -> clip-image.pt (without the text tower: that is the shipped
+                      model's frozen text encoder, bit for bit)
+  --model M        -> init-unet.safetensors (its U-Net tensors only, 13 MB)
+  The originals are left where they are; move them out of .carry/ yourself.
+unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32), and
+  runs/init.safetensors: --init as a whole model file, the shipped model's text
+  encoder and config added where --init holds U-Net tensors only.
+"""
+import argparse
+import gzip
+import io
+import lzma
+import os
+import shutil
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dir7.export import read_safetensors, write_safetensors  # noqa: E402
+
+CARRY = "../.carry"
+SHIPPED = "../data/models/dir7-default.safetensors"
+
+
+def pack(args):
+    ds = os.path.join(CARRY, "ds.npz")
+    if os.path.exists(ds) and not os.path.exists(os.path.join(CARRY, "images.npy.xz")):
+        buf = io.BytesIO()
+        np.save(buf, np.load(ds)["images"])
+        with lzma.open(os.path.join(CARRY, "images.npy.xz"), "wb", preset=6) as f:
+            f.write(buf.getvalue())
+    cw = os.path.join(CARRY, "clip-weights.pt")
+    if os.path.exists(cw):
+        ck = torch.load(cw, map_location="cpu")
+        ck["model"] = {k: v for k, v in ck["model"].items() if not k.startswith("text.")}
+        torch.save(ck, os.path.join(CARRY, "clip-image.pt"))
+    if args.model:
+        sd, meta = read_safetensors(args.model)
+        write_safetensors(os.path.join(CARRY, "init-unet.safetensors"),
+                          {k: v.half() for k, v in sd.items() if k.startswith("unet.")}, meta)
+    for f in sorted(os.listdir(CARRY)):
+        print(f"{f}: {os.path.getsize(os.path.join(CARRY, f)) / 1e6:.1f} MB")
+
+
+def unpack(args):
+    os.makedirs("cache/dataset", exist_ok=True)
+    os.makedirs("runs/b", exist_ok=True)
+    xz = os.path.join(CARRY, "images.npy.xz")
+    if os.path.exists(xz):
+        with lzma.open(xz) as src, open("cache/dataset/images.npy", "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 24)
+    else:
+        np.save("cache/dataset/images.npy", np.load(os.path.join(CARRY, "ds.npz"))["images"])
+    with gzip.open(os.path.join(CARRY, "meta.json.gz")) as src, open("cache/dataset/meta.json", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    shipped, shipped_meta = read_safetensors(SHIPPED)
+    cw = os.path.join(CARRY, "clip-weights.pt")
+    ck = torch.load(cw if os.path.exists(cw) else os.path.join(CARRY, "clip-image.pt"), map_location="cpu")
+    model = {k: v.float() for k, v in ck["model"].items()}
+    if not any(k.startswith("text.") for k in model):
+        model.update({k: v for k, v in shipped.items() if k.startswith("text.")})
+    ck["model"] = model
+    torch.save(ck, "runs/b/clip.pt")
+    sd, meta = read_safetensors(args.init)
+    if not any(k.startswith("text.") for k in sd):
+        sd.update({k: v for k, v in shipped.items() if k.startswith("text.")})
+        meta = meta if "dir7.config" in meta else shipped_meta
+    write_safetensors("runs/init.safetensors", {k: v.half() for k, v in sd.items()}, meta)
+    print(f"unpacked: {len(model)} CLIP tensors, init from {args.init} ({len(sd)} tensors)")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("verb", choices=["pack", "unpack"])
+    ap.add_argument("--model", default=None, help="pack: carry this model file's U-Net as the next init")
+    ap.add_argument("--init", default=SHIPPED, help="unpack: the model file (or U-Net only file) to continue")
+    args = ap.parse_args()
+    (pack if args.verb == "pack" else unpack)(args)
+
+
+if __name__ == "__main__":
+    main()
