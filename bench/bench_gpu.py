@@ -58,42 +58,44 @@ def bench_wkv():
 
 
 def bench_generate():
-    from dir7 import diffusion
+    from dir7 import diffusion, rwkv7
     from dir7.export import load_model
     path = os.environ.get("DIR7_BENCH_MODEL", os.path.join(ROOT, "data", "models", "dir7-default.safetensors"))
     model = load_model(path).cuda().eval()
     base = "a red apple on a blue plate, "
+    gpu = torch.cuda.get_device_name()
 
     def run(size, nbytes, reps, unet=None):
         prompt = (base * (nbytes // len(base) + 1))[:nbytes]
         fn = lambda: diffusion.sample(model, prompt, steps=20, seed=1, width=size, height=size,  # noqa: E731
                                       unet=unet)
+        t0 = time.perf_counter()
         fn()
         torch.cuda.synchronize()
+        first = time.perf_counter() - t0
         torch.cuda.reset_peak_memory_stats()
         ms = cuda_ms(fn, reps=reps, warm=0)
-        return ms / 1e3, torch.cuda.max_memory_allocated() / 2 ** 20
+        return ms / 1e3, torch.cuda.max_memory_allocated() / 2 ** 20, first
 
-    s, mib = run(64, 16, 10)
-    emit(bench="generate", impl="pytorch-eager", ran_on=torch.cuda.get_device_name(), size=64,
-         prompt_bytes=16, steps=20, guidance=5, s=round(s, 4), peak_device_mib=round(mib, 2),
-         torch=torch.__version__)
-    for size in (128, 256):
-        s, mib = run(size, 16, 3)
-        emit(bench="generate", impl="pytorch-eager", size=size, prompt_bytes=16, s=round(s, 4),
-             peak_device_mib=round(mib, 2))
-    for nbytes in (64, 256, 1024):
-        s, mib = run(64, nbytes, 3)
-        emit(bench="generate", impl="pytorch-eager", size=64, prompt_bytes=nbytes, s=round(s, 4),
-             peak_device_mib=round(mib, 2))
-    t0 = time.perf_counter()
+    # the reference's token-by-token WKV (what the tests compare against) ...
+    rwkv7.WKV_IMPL = "reference"
+    s, mib, _ = run(64, 16, 2)
+    emit(bench="generate", impl="pytorch-eager-reference-wkv", ran_on=gpu, size=64, prompt_bytes=16,
+         s=round(s, 4), peak_device_mib=round(mib, 2), torch=torch.__version__)
+    # ... and the batched chunked WKV that training uses on the GPU: the fair peer
+    rwkv7.WKV_IMPL = "batched"
+    for size, nbytes, reps in ((64, 16, 10), (128, 16, 3), (256, 16, 3), (64, 64, 3), (64, 256, 3),
+                               (64, 1024, 3)):
+        s, mib, _ = run(size, nbytes, reps)
+        emit(bench="generate", impl="pytorch-eager", ran_on=gpu, size=size, prompt_bytes=nbytes,
+             s=round(s, 4), peak_device_mib=round(mib, 2))
     compiled = torch.compile(model.unet)
     try:
-        s, mib = run(64, 16, 10, unet=compiled)
-        emit(bench="generate", impl="pytorch-compiled", size=64, prompt_bytes=16, s=round(s, 4),
-             peak_device_mib=round(mib, 2), compile_and_first_run_s=round(time.perf_counter() - t0, 1))
+        s, mib, first = run(64, 16, 10, unet=compiled)
+        emit(bench="generate", impl="pytorch-compiled", ran_on=gpu, size=64, prompt_bytes=16,
+             s=round(s, 4), peak_device_mib=round(mib, 2), compile_and_first_run_s=round(first, 1))
     except Exception as e:
-        emit(bench="generate", impl="pytorch-compiled", size=64, s=-1, error=str(e)[:300])
+        emit(bench="generate", impl="pytorch-compiled", size=64, prompt_bytes=16, s=-1, error=str(e)[:300])
 
 
 if __name__ == "__main__":

@@ -2,8 +2,10 @@
  * device --device names, printed as JSON lines for bench/report.py.
  *
  *   bench-opencl wkv      [--device D]        WKV-7 kernel, T x heads grid
- *   bench-opencl generate MODEL [--device D]  20 DPM-Solver++ steps, guidance 5:
- *                                             64x64, then resolution and prompt scaling
+ *   bench-opencl generate MODEL [--device D] [--quick]
+ *                  20 DPM-Solver++ steps, guidance 5: 64x64, then (not --quick)
+ *                  resolution and prompt scaling. DIR7_CL_PROFILE=1 adds each
+ *                  kernel's device time (and waits after each launch).
  */
 #include "cl_ops.h"
 #include "d7cl.h"
@@ -110,6 +112,18 @@ time_generation (Dir7Model *m, const char *device, int size, int prompt_bytes, i
     g_free (img);
   }
   D7Cl *cl = m->cl;
+  if (cl && cl->profile) {      /* device time per kernel over all the runs */
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init (&it, cl->profile);
+    while (g_hash_table_iter_next (&it, &k, &v)) {
+      D7ClProfile *pr = v;
+      printf ("{\"bench\": \"profile\", \"size\": %d, \"kernel\": \"%s\", \"launches_per_run\": %.1f, "
+              "\"ms_per_run\": %.3f}\n", size, (const char *) k, pr->count / (double) (1 + reps),
+              pr->ns / 1e6 / (1 + reps));
+    }
+    g_hash_table_remove_all (cl->profile);
+  }
   printf ("{\"bench\": \"generate\", \"impl\": \"dir7-opencl\", \"ran_on\": \"%s\", \"size\": %d, "
           "\"prompt_bytes\": %d, \"steps\": 20, \"guidance\": 5, \"s\": %.4f, "
           "\"peak_device_mib\": %.2f}\n", report ? report : (err ? err->message : "?"), size,
@@ -124,7 +138,7 @@ time_generation (Dir7Model *m, const char *device, int size, int prompt_bytes, i
 }
 
 static int
-bench_generate (const char *path, const char *device)
+bench_generate (const char *path, const char *device, gboolean quick)
 {
   GError *err = NULL;
   Dir7Model *m = dir7_model_load (path, &err);
@@ -132,7 +146,11 @@ bench_generate (const char *path, const char *device)
     fprintf (stderr, "%s\n", err->message);
     return 1;
   }
-  time_generation (m, device, 64, 16, 10);
+  time_generation (m, device, 64, 16, quick ? 3 : 10);
+  if (quick) {
+    dir7_model_free (m);
+    return 0;
+  }
   static const int sizes[] = { 128, 256 }, prompts[] = { 64, 256, 1024 };
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
     time_generation (m, device, sizes[i], 16, 3);
@@ -162,7 +180,7 @@ main (int argc, char **argv)
   if (argc >= 2 && g_str_equal (argv[1], "wkv"))
     return bench_wkv (device);
   if (argc >= 3 && g_str_equal (argv[1], "generate"))
-    return bench_generate (argv[2], device);
+    return bench_generate (argv[2], device, argc >= 4 && g_str_equal (argv[argc - 1], "--quick"));
   fprintf (stderr, "usage: %s wkv [--device D] | generate MODEL [--device D]\n", argv[0]);
   return 2;
 }

@@ -21,7 +21,7 @@ import sys; sys.path.insert(0, 'training')
 from dir7.export import load_model, save_model
 m = load_model('data/models/dir7-default.safetensors'); m.cfg.text.max_len = 1024
 save_model(m, '$DIR7_BENCH_MODEL')"
-$C/bench-opencl generate $DIR7_BENCH_MODEL | tee "$OUT/generate-opencl.jsonl"
+timeout 150 $C/bench-opencl generate $DIR7_BENCH_MODEL | tee "$OUT/generate-opencl.jsonl"
 timeout 200 python3 bench/bench_gpu.py generate 2>"$OUT/generate-torch.err" | tee "$OUT/generate-torch.jsonl"
 # last: Triton compiles (and autotunes) each shape
 timeout 200 python3 bench/bench_gpu.py wkv 2>"$OUT/wkv-fla.err" | tee "$OUT/wkv-fla.jsonl"

@@ -49,7 +49,7 @@ d7cl_set_error (D7Cl *cl, GError **error)
 }
 
 static const char *const kernel_names[] = {
-  "gemm_nt", "conv2d", "group_norm", "layer_norm", "key_update", "head_out", "shift_mix",
+  "gemm_nt", "conv2d_k3", "conv2d_k1", "group_norm", "layer_norm", "key_update", "head_out", "shift_mix",
   "lerp_to", "transpose", "activation", "copy_into", "wkv7_recurrent", "guide_x0",
   "sampler_step", "mask_blend",
 };
@@ -63,6 +63,8 @@ d7cl_new (const char *spec, int head_n, GError **error)
   cl->head_n = head_n;
   cl->weights = g_hash_table_new (NULL, NULL);
   cl->scratch = g_array_new (FALSE, TRUE, sizeof (D7ClScratch));
+  if (g_strcmp0 (g_getenv ("DIR7_CL_PROFILE"), "1") == 0)   /* benchmarks: slows every launch */
+    cl->profile = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   if (!d7cl_pick_device (spec, &cl->platform, &cl->device, error))
     goto fail;
   cl->name = d7cl_device_string (cl->device, "name");
@@ -74,7 +76,8 @@ d7cl_new (const char *spec, int head_n, GError **error)
   cl_context_properties props[] = { CL_CONTEXT_PLATFORM, (cl_context_properties) cl->platform, 0 };
   cl->ctx = clCreateContext (props, 1, &cl->device, NULL, NULL, &err);
   if (err == CL_SUCCESS)
-    cl->queue = clCreateCommandQueue (cl->ctx, cl->device, 0, &err);
+    cl->queue = clCreateCommandQueue (cl->ctx, cl->device,
+                                      cl->profile ? CL_QUEUE_PROFILING_ENABLE : 0, &err);
   if (err != CL_SUCCESS) {
     g_set_error (error, DIR7_ERROR, DIR7_ERROR_DEVICE,
                  "could not open OpenCL device %s (error %d)", cl->name, err);
@@ -120,6 +123,8 @@ d7cl_free (D7Cl *cl)
     clReleaseCommandQueue (cl->queue);
   if (cl->ctx)
     clReleaseContext (cl->ctx);
+  if (cl->profile)
+    g_hash_table_destroy (cl->profile);
   g_free (cl->name);
   g_free (cl->spec);
   g_free (cl->err_where);

@@ -27,9 +27,23 @@ launch (Args *a, cl_uint dims, const size_t *global, const size_t *local, const 
   for (cl_uint d = 0; d < dims; d++)
     if (global[d] == 0)
       return;
+  cl_event ev = NULL;
   cl_int err = d7cl_fault ("lost") ? CL_DEVICE_NOT_AVAILABLE
-             : clEnqueueNDRangeKernel (a->cl->queue, a->k, dims, NULL, global, local, 0, NULL, NULL);
+             : clEnqueueNDRangeKernel (a->cl->queue, a->k, dims, NULL, global, local, 0, NULL,
+                                       a->cl->profile ? &ev : NULL);
   d7cl_check (a->cl, err, name);
+  if (ev) {                      /* profiling: wait and add up the device time */
+    cl_ulong t0 = 0, t1 = 0;
+    clWaitForEvents (1, &ev);
+    clGetEventProfilingInfo (ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+    clGetEventProfilingInfo (ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+    clReleaseEvent (ev);
+    D7ClProfile *p = g_hash_table_lookup (a->cl->profile, name);
+    if (!p)
+      g_hash_table_insert (a->cl->profile, (gpointer) name, p = g_new0 (D7ClProfile, 1));
+    p->count++;
+    p->ns += t1 - t0;
+  }
 }
 
 static size_t
@@ -121,7 +135,11 @@ d7cl_conv (D7Cl *cl, const D7Conv *c, cl_mem x, int in_bstride, int B, int h, in
   int oh = (lh + 2 * pad - c->k) / stride + 1, ow = (lw + 2 * pad - c->k) / stride + 1;
   cl_mem W = weight (cl, c->w, (size_t) c->cout * c->cin * c->k * c->k);
   cl_mem b = weight (cl, c->b, c->cout);
-  Args a = { cl, cl->k.conv, 0 };
+  if (c->k != 1 && c->k != 3) {   /* the kernels are built for the model's 3x3 and 1x1 */
+    d7cl_check (cl, CL_INVALID_KERNEL_ARGS, "conv2d: kernel size other than 1 or 3");
+    return;
+  }
+  Args a = { cl, c->k == 3 ? cl->k.conv3 : cl->k.conv1, 0 };
   MEM (&a, x); INT (&a, in_bstride); INT (&a, c->cin); INT (&a, h); INT (&a, w);
   INT (&a, upsample); MEM (&a, W); MEM (&a, b); INT (&a, b != NULL);
   INT (&a, c->cout); INT (&a, c->k); INT (&a, stride); INT (&a, pad); INT (&a, oh); INT (&a, ow);

@@ -17,6 +17,10 @@ typedef struct {
 } D7ClScratch;
 
 typedef struct {
+  guint64 count, ns;            /* launches, device time */
+} D7ClProfile;
+
+typedef struct {
   cl_platform_id platform;
   cl_device_id device;
   cl_context ctx;
@@ -26,13 +30,14 @@ typedef struct {
   char *spec;                   /* what the caller asked for */
   int head_n;                   /* the program was built for this head size */
   struct {
-    cl_kernel gemm, conv, group_norm, layer_norm, key_update, head_out, shift_mix,
+    cl_kernel gemm, conv3, conv1, group_norm, layer_norm, key_update, head_out, shift_mix,
               lerp, transpose, activation, copy_into, wkv7, guide_x0, sampler_step,
               mask_blend;
   } k;
   GHashTable *weights;          /* host pointer -> cl_mem (uploaded once) */
   GArray *scratch;              /* D7ClScratch */
   size_t bytes_now, bytes_peak; /* device memory of our buffers (benchmarks) */
+  GHashTable *profile;          /* DIR7_CL_PROFILE=1: kernel name -> D7ClProfile */
   cl_int err;                   /* first OpenCL error, CL_SUCCESS while none */
   char *err_where;
 } D7Cl;

@@ -5,69 +5,76 @@
  * batched over get_global_id(2); in_bstride 0 reads one image for all.
  * Epilogue: + bias, and out += result when accumulate. Same tiling as gemm. */
 
-__kernel __attribute__((reqd_work_group_size(16, 16, 1)))
-void conv2d (__global const float *x, int in_bstride, int cin, int h, int w, int upsample,
-             __global const float *W, __global const float *bias, int has_bias,
-             int cout, int k, int stride, int pad, int oh, int ow,
-             __global float *y, int accumulate)
-{
-  int b = get_global_id (2);
-  int lh = upsample ? 2 * h : h, lw = upsample ? 2 * w : w;   /* logical input */
-  int npix = oh * ow, K = cin * k * k, kk2 = k * k;
-  x += (size_t) b * in_bstride;
-  y += (size_t) b * cout * npix;
-  int tx = get_local_id (0), ty = get_local_id (1), lid = ty * 16 + tx;
-  int m0 = get_group_id (1) * GT, n0 = get_group_id (0) * GT;
-  __local float As[GK][GT + 1], Bs[GK][GT + 1];
-  float acc[4][4];
-  for (int i = 0; i < 4; i++)
-    for (int j = 0; j < 4; j++)
-      acc[i][j] = 0.f;
-
-  for (int k0 = 0; k0 < K; k0 += GK) {
-    for (int e = lid; e < GT * GK; e += 256) {
-      int r = e / GK, kk = e % GK, gk = k0 + kk;
-      int gm = m0 + r;
-      As[kk][r] = (gm < cout && gk < K) ? W[(size_t) gm * K + gk] : 0.f;
-    }
-    /* the gathered tile: consecutive work-items take consecutive pixels */
-    for (int e = lid; e < GT * GK; e += 256) {
-      int kk = e / GT, c = e % GT, gk = k0 + kk, p = n0 + c;
-      float v = 0.f;
-      if (gk < K && p < npix) {
-        int ci = gk / kk2, rem = gk % kk2, ky = rem / k, kx = rem % k;
-        int iy = (p / ow) * stride - pad + ky, ix = (p % ow) * stride - pad + kx;
-        if (iy >= 0 && iy < lh && ix >= 0 && ix < lw) {
-          if (upsample) { iy >>= 1; ix >>= 1; }
-          v = x[((size_t) ci * h + iy) * w + ix];
-        }
-      }
-      Bs[kk][c] = v;
-    }
-    barrier (CLK_LOCAL_MEM_FENCE);
-    for (int kk = 0; kk < GK; kk++) {
-      float a[4], bb[4];
-      for (int i = 0; i < 4; i++) {
-        a[i] = As[kk][ty + 16 * i];
-        bb[i] = Bs[kk][tx + 16 * i];
-      }
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-          acc[i][j] = fma (a[i], bb[j], acc[i][j]);
-    }
-    barrier (CLK_LOCAL_MEM_FENCE);
-  }
-  for (int i = 0; i < 4; i++) {
-    int m = m0 + ty + 16 * i;
-    if (m >= cout)
-      continue;
-    for (int j = 0; j < 4; j++) {
-      int p = n0 + tx + 16 * j;
-      if (p >= npix)
-        continue;
-      float v = acc[i][j] + (has_bias ? bias[m] : 0.f);
-      __global float *o = y + (size_t) m * npix + p;
-      *o = accumulate ? *o + v : v;
-    }
-  }
+#define CONV2D_KERNEL(NAME, KSIZE) \
+__kernel __attribute__((reqd_work_group_size(16, 16, 1))) \
+void NAME (__global const float *x, int in_bstride, int cin, int h, int w, int upsample, \
+             __global const float *W, __global const float *bias, int has_bias, \
+             int cout, int k_, int stride, int pad, int oh, int ow, \
+             __global float *y, int accumulate) \
+{ \
+  const int k = KSIZE; int b = get_global_id (2); \
+  int lh = upsample ? 2 * h : h, lw = upsample ? 2 * w : w;   /* logical input */ \
+  int npix = oh * ow, K = cin * k * k; \
+  x += (size_t) b * in_bstride; \
+  y += (size_t) b * cout * npix; \
+  int tx = get_local_id (0), ty = get_local_id (1), lid = ty * 16 + tx; \
+  int m0 = get_group_id (1) * GT, n0 = get_group_id (0) * GT; \
+  __local float As[GK][GT + 1], Bs[GK][GT + 1]; \
+  int my_c = lid % GT, my_p = n0 + my_c; \
+  int iy0 = (my_p / ow) * stride - pad, ix0 = (my_p % ow) * stride - pad; \
+  float acc[4][4]; \
+  for (int i = 0; i < 4; i++) \
+    for (int j = 0; j < 4; j++) \
+      acc[i][j] = 0.f; \
+ \
+  for (int k0 = 0; k0 < K; k0 += GK) { \
+    for (int e = lid; e < GT * GK; e += 256) { \
+      int r = e / GK, kk = e % GK, gk = k0 + kk; \
+      int gm = m0 + r; \
+      As[kk][r] = (gm < cout && gk < K) ? W[(size_t) gm * K + gk] : 0.f; \
+    } \
+    /* the gathered tile: each work-item keeps its pixel (column lid % GT) \
+     * and takes rows lid / GT + 4q; divisions by the constant k are cheap */ \
+    for (int q = 0; q < GK / 4; q++) { \
+      int kk = lid / GT + 4 * q, gk = k0 + kk; \
+      float v = 0.f; \
+      if (gk < K && my_p < npix) { \
+        int ci = gk / (k * k), rem = gk - ci * (k * k), ky = rem / k, kx = rem - ky * k; \
+        int iy = iy0 + ky, ix = ix0 + kx; \
+        if (iy >= 0 && iy < lh && ix >= 0 && ix < lw) { \
+          if (upsample) { iy >>= 1; ix >>= 1; } \
+          v = x[((size_t) ci * h + iy) * w + ix]; \
+        } \
+      } \
+      Bs[kk][my_c] = v; \
+    } \
+    barrier (CLK_LOCAL_MEM_FENCE); \
+    for (int kk = 0; kk < GK; kk++) { \
+      float a[4], bb[4]; \
+      for (int i = 0; i < 4; i++) { \
+        a[i] = As[kk][ty + 16 * i]; \
+        bb[i] = Bs[kk][tx + 16 * i]; \
+      } \
+      for (int i = 0; i < 4; i++) \
+        for (int j = 0; j < 4; j++) \
+          acc[i][j] = fma (a[i], bb[j], acc[i][j]); \
+    } \
+    barrier (CLK_LOCAL_MEM_FENCE); \
+  } \
+  for (int i = 0; i < 4; i++) { \
+    int m = m0 + ty + 16 * i; \
+    if (m >= cout) \
+      continue; \
+    for (int j = 0; j < 4; j++) { \
+      int p = n0 + tx + 16 * j; \
+      if (p >= npix) \
+        continue; \
+      float v = acc[i][j] + (has_bias ? bias[m] : 0.f); \
+      __global float *o = y + (size_t) m * npix + p; \
+      *o = accumulate ? *o + v : v; \
+    } \
+  } \
 }
+
+CONV2D_KERNEL (conv2d_k3, 3)
+CONV2D_KERNEL (conv2d_k1, 1)

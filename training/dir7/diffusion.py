@@ -81,7 +81,7 @@ def sample(model, prompt, negative="", steps=20, sampler="dpmpp-2m", guidance=5.
     the model's device; unet may replace model.unet (a torch.compile'd one)."""
     cfg = model.cfg
     dev = next(model.parameters()).device
-    net = unet or model.unet
+    net = model.unet if unet is None else unet
     C = cfg.unet.image_channels
     H = height or cfg.image_size
     W = width or cfg.image_size
