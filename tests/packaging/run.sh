@@ -32,8 +32,9 @@ STAMP="$ROOT/.dir7-packaging-ready"
 want=$( (echo $TOOLS; cat "$REPO/packaging/debian/control") | md5sum | cut -d' ' -f1)
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   t1=$(date +%s)
-  mount -t proc proc "$ROOT/proc"
-  trap 'umount "$ROOT/proc" 2>/dev/null || true' EXIT
+  ours=0
+  mountpoint -q "$ROOT/proc" || { mount -t proc proc "$ROOT/proc"; ours=1
+    trap 'umount "$ROOT/proc" 2>/dev/null || true' EXIT; }
   cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
   rm -rf "$ROOT/var/tmp/dir7-build-deps"
   mkdir -p "$ROOT/var/tmp/dir7-build-deps/debian"
@@ -44,7 +45,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
     apt-get build-dep -y -qq --no-install-recommends /var/tmp/dir7-build-deps >/dev/null
     apt-get clean"
   rm -rf "$ROOT/var/tmp/dir7-build-deps"
-  umount "$ROOT/proc"; trap - EXIT
+  [ "$ours" = 0 ] || { umount "$ROOT/proc"; trap - EXIT; }
   echo "$want" >"$STAMP"
   echo "tests/packaging: packaging tools installed in $(( $(date +%s) - t1 ))s"
 fi
