@@ -2,7 +2,11 @@
 # Inside the trixie root (see run.sh): build and install the whole project with
 # the plug-in, point a fresh GIMP profile at it, run every plug-in test.
 # Writes logs and screenshots to $OUT. Exit status: number of failed suites.
+# DIR7_PLUGIN_INSTALLED=1 (tests/packaging): build nothing, test the copy that
+# is installed in GIMP's system plug-in folder (the Debian package) with
+# GIMP's default plug-in path.
 set -euo pipefail
+INSTALLED=${DIR7_PLUGIN_INSTALLED:-0}
 SRC=${SRC:-/src/dir7}
 BUILD=${BUILD:-/var/tmp/dir7-plugin-build}
 PREFIX=/opt/dir7
@@ -12,17 +16,22 @@ MODEL=$SRC/tests/golden/tiny-state.safetensors
 rm -rf "$W"
 mkdir -p "$OUT"
 
-echo "== build (meson, -Dplugin=enabled) and install to $PREFIX"
-if [ -f "$BUILD/build.ninja" ]; then
-  meson setup --reconfigure "$BUILD" "$SRC" --prefix="$PREFIX" -Dplugin=enabled >"$OUT/meson-setup.log"
+if [ "$INSTALLED" = 1 ]; then
+  echo "== the installed plug-in (GIMP's system plug-in folder)"
+  PLUGINS=$(pkg-config --variable=gimplibdir gimp-3.0)/plug-ins
 else
-  meson setup "$BUILD" "$SRC" --prefix="$PREFIX" --buildtype=release -Dplugin=enabled >"$OUT/meson-setup.log"
+  echo "== build (meson, -Dplugin=enabled) and install to $PREFIX"
+  if [ -f "$BUILD/build.ninja" ]; then
+    meson setup --reconfigure "$BUILD" "$SRC" --prefix="$PREFIX" -Dplugin=enabled >"$OUT/meson-setup.log"
+  else
+    meson setup "$BUILD" "$SRC" --prefix="$PREFIX" --buildtype=release -Dplugin=enabled >"$OUT/meson-setup.log"
+  fi
+  meson compile -C "$BUILD" >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+  grep -E "warning:" "$OUT/build.log" | grep -E "plugin/|ui/" && { echo "plug-in compiler warnings"; exit 1; } || true
+  rm -rf "$PREFIX"
+  meson install -C "$BUILD" --quiet
+  PLUGINS=$(pkg-config --define-variable=prefix="$PREFIX" --variable=gimplibdir gimp-3.0)/plug-ins
 fi
-meson compile -C "$BUILD" >"$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
-grep -E "warning:" "$OUT/build.log" | grep -E "plugin/|ui/" && { echo "plug-in compiler warnings"; exit 1; } || true
-rm -rf "$PREFIX"
-meson install -C "$BUILD" --quiet
-PLUGINS=$(pkg-config --define-variable=prefix="$PREFIX" --variable=gimplibdir gimp-3.0)/plug-ins
 [ -x "$PLUGINS/dir7/dir7" ] || { echo "FAIL: plug-in not installed at $PLUGINS/dir7/dir7"; exit 1; }
 for l in de es fr zh_CN; do
   [ -f "$PLUGINS/dir7/locale/$l/LC_MESSAGES/gimp30-dir7.mo" ] || { echo "FAIL: no $l catalog"; exit 1; }
@@ -33,10 +42,14 @@ echo "PASS: installed $PLUGINS/dir7/dir7 with de, es, fr, zh_CN catalogs"
 profile() {
   rm -rf "$W/$1"
   mkdir -p "$W/$1/config/GIMP/3.0" "$W/$1/cache" "$W/$1/data"
-  cat >"$W/$1/config/GIMP/3.0/gimprc" <<EOF
+  if [ "$INSTALLED" = 1 ]; then
+    echo "(show-welcome-dialog no)" >"$W/$1/config/GIMP/3.0/gimprc"
+  else
+    cat >"$W/$1/config/GIMP/3.0/gimprc" <<EOF
 (plug-in-path "\${gimp_plug_in_dir}/plug-ins:$PLUGINS")
 (show-welcome-dialog no)
 EOF
+  fi
   echo "HOME=$W/$1 XDG_CONFIG_HOME=$W/$1/config XDG_CACHE_HOME=$W/$1/cache XDG_DATA_HOME=$W/$1/data"
 }
 console() {  # console PROFILE INTERPRETER COMMAND [ENV...]
@@ -62,6 +75,14 @@ echo "== PDB documentation (python-fu-eval)"
 set +e
 console docs python-fu-eval "exec(open('$SRC/tests/plugin/pdb-docs.py').read())" >"$OUT/pdb-docs.log" 2>&1
 suite $? "PDB documentation" "$OUT/pdb-docs.log" "ALL PDB DOC TESTS PASSED"
+if [ "$INSTALLED" = 1 ]; then  # GIMP registered exactly the system folder's copy
+  defs=$(grep -o '(plug-in-def "[^"]*/dir7/dir7"' "$W/docs/config/GIMP/3.0/pluginrc" || true)
+  if [ "$defs" = '(plug-in-def "${gimp_plug_in_dir}/plug-ins/dir7/dir7"' ]; then
+    echo "PASS: GIMP found the plug-in in its system folder: $defs"
+  else
+    echo "FAIL: the plug-in GIMP registered: ${defs:-none}"; failed=$((failed + 1))
+  fi
+fi
 
 echo "== German catalog"
 console de python-fu-eval "exec(open('$SRC/tests/plugin/pdb-docs.py').read())" \
