@@ -92,6 +92,8 @@ typedef struct {
   const float *feats;           /* [L, text_dim] */
   int L;
   float **states;               /* [n_blocks], each [H,N,N] or NULL */
+  GCancellable *cancellable;    /* NULL, or: once cancelled, the U-Net skips
+                                 * the rest of its blocks (output garbage) */
 } D7TextCond;
 
 /* The tensors a config implies, in load order: g_ptr_array_unref() frees. */

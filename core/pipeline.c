@@ -169,6 +169,9 @@ dir7_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
 
   D7TextCond *cond = d7_text_cond_new (m, p->prompt);
   D7TextCond *uncond = guided ? d7_text_cond_new (m, p->negative_prompt ? p->negative_prompt : "") : NULL;
+  cond->cancellable = p->cancellable;   /* checked between blocks too */
+  if (uncond)
+    uncond->cancellable = p->cancellable;
   float *x = g_new (float, n), *x0 = g_new (float, n), *eps = g_new (float, n);
   float *eps_u = guided ? g_new (float, n) : NULL;
   float *init = NULL, *preview = g_new (float, (size_t) HW * 4), *out = NULL;
@@ -188,8 +191,11 @@ dir7_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
       goto cancel;
     int t = d7_timestep (T, steps, i), s = i + 1 < steps ? d7_timestep (T, steps, i + 1) : -1;
     d7_unet_forward (m, x, H, W, t, cond, eps);
-    if (guided) {
+    if (guided && !cancelled (p))
       d7_unet_forward (m, x, H, W, t, uncond, eps_u);
+    if (cancelled (p))
+      goto cancel;
+    if (guided) {
       for (size_t j = 0; j < n; j++)
         eps[j] = eps_u[j] + p->guidance * (eps[j] - eps_u[j]);
     }
