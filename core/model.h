@@ -94,7 +94,18 @@ typedef struct {
   const float *feats;           /* [L, text_dim] */
   int L;
   float **states;               /* [n_blocks], each [H,N,N] or NULL */
+  GCancellable *cancellable;    /* NULL, or: once cancelled, the U-Net skips
+                                 * the rest of its blocks (output garbage) */
 } D7TextCond;
+
+/* The tensors a config implies, in load order: g_ptr_array_unref() frees. */
+typedef struct { char *name; int ndim; int64_t shape[4]; } D7TensorSpec;
+GPtrArray *d7_model_tensor_specs (const D7Config *cfg);
+
+/* The most memory a model and a generation may take: $DIR7_MEMORY_LIMIT_MB
+ * if set, else the machine's physical memory. Checked before allocating, so
+ * an absurd model or size is an error, not an out-of-memory abort. */
+guint64 d7_memory_limit (void);
 
 /* layers */
 void d7_lora_forward (const D7Lora *l, const float *x, int T, float *y);

@@ -8,12 +8,21 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The loaders below walk the config's tensors three ways: list their names
+ * and shapes (no file), check that the file has each with its shape and add
+ * up the memory they will take (no allocation), and the real load. */
+typedef enum { PASS_SPECS, PASS_CHECK, PASS_LOAD } LoadPass;
 
 typedef struct {
   Dir7Model *m;
   GHashTable *used;
   GError **error;
   gboolean ok;
+  LoadPass pass;
+  guint64 bytes;                /* PASS_CHECK: float32 bytes of the tensors */
+  GPtrArray *specs;             /* PASS_SPECS: D7TensorSpec* */
 } Loader;
 
 static const float *
@@ -25,6 +34,25 @@ get (Loader *ld, int ndim, const int64_t *shape, const char *fmt, ...)
   va_start (ap, fmt);
   char *name = g_strdup_vprintf (fmt, ap);
   va_end (ap);
+  if (ld->pass == PASS_SPECS) {
+    D7TensorSpec *s = g_new0 (D7TensorSpec, 1);
+    s->name = name;
+    s->ndim = ndim;
+    memcpy (s->shape, shape, sizeof (int64_t) * ndim);
+    g_ptr_array_add (ld->specs, s);
+    return NULL;
+  }
+  if (ld->pass == PASS_CHECK) {
+    const D7TensorInfo *ti = d7_safetensors_check (ld->m->file, name, ndim, shape, ld->error);
+    if (!ti) {
+      ld->ok = FALSE;
+      g_free (name);
+      return NULL;
+    }
+    ld->bytes += (guint64) ti->numel * sizeof (float);
+    g_hash_table_add (ld->used, name);
+    return NULL;
+  }
   float *data = d7_safetensors_get_f32 (ld->m->file, name, ndim, shape, ld->error);
   if (!data) {
     ld->ok = FALSE;
@@ -319,16 +347,37 @@ dir7_model_load (const char *path, GError **error)
     dir7_model_free (m);
     return NULL;
   }
-  Loader ld = { m, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), error, TRUE };
+  /* every tensor there with its shape, nothing else, and the total within
+   * the memory limit: all checked before the first weight is allocated */
+  Loader ld = { m, g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL), error, TRUE,
+                PASS_CHECK, 0, NULL };
   load_text (&ld);
   load_unet (&ld);
   for (size_t i = 0; ld.ok && i < d7_safetensors_count (st); i++) {
     const D7TensorInfo *ti = d7_safetensors_nth (st, i);
     if (!g_hash_table_contains (ld.used, ti->name)) {
+      g_autofree char *who = g_utf8_make_valid (ti->name, MIN (strlen (ti->name), 200));
       g_set_error (error, DIR7_ERROR, DIR7_ERROR_MODEL_INVALID,
-                   "tensor '%s' is not part of the model its dir7.config describes", ti->name);
+                   "tensor '%s' is not part of the model its dir7.config describes", who);
       ld.ok = FALSE;
     }
+  }
+  guint64 limit = d7_memory_limit ();
+  if (ld.ok && ld.bytes > limit) {
+    g_autofree char *need_s = g_format_size_full (ld.bytes, G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *limit_s = g_format_size_full (limit, G_FORMAT_SIZE_IEC_UNITS);
+    g_set_error (error, DIR7_ERROR, DIR7_ERROR_NO_MEMORY,
+                 "%s: the model's weights need %s of memory, more than the limit of %s",
+                 path, need_s, limit_s);
+    ld.ok = FALSE;
+  }
+  if (ld.ok) {
+    g_ptr_array_set_size (m->buffers, 0);
+    memset (&m->text, 0, sizeof m->text);
+    memset (&m->unet, 0, sizeof m->unet);
+    ld.pass = PASS_LOAD;
+    load_text (&ld);
+    load_unet (&ld);
   }
   g_hash_table_unref (ld.used);
   if (!ld.ok) {
@@ -336,6 +385,38 @@ dir7_model_load (const char *path, GError **error)
     return NULL;
   }
   return m;
+}
+
+static void
+spec_free (gpointer p)
+{
+  D7TensorSpec *s = p;
+  g_free (s->name);
+  g_free (s);
+}
+
+GPtrArray *
+d7_model_tensor_specs (const D7Config *cfg)
+{
+  Dir7Model m = { .config = *cfg, .buffers = g_ptr_array_new_with_free_func (g_free) };
+  Loader ld = { &m, NULL, NULL, TRUE, PASS_SPECS, 0, g_ptr_array_new_with_free_func (spec_free) };
+  load_text (&ld);
+  load_unet (&ld);
+  g_ptr_array_unref (m.buffers);
+  return ld.specs;
+}
+
+guint64
+d7_memory_limit (void)
+{
+  const char *env = g_getenv ("DIR7_MEMORY_LIMIT_MB");
+  guint64 mb;
+  if (env && g_ascii_string_to_unsigned (env, 10, 1, G_MAXUINT64 >> 20, &mb, NULL))
+    return mb << 20;
+  long pages = sysconf (_SC_PHYS_PAGES), size = sysconf (_SC_PAGESIZE);
+  if (pages > 0 && size > 0)
+    return (guint64) pages * (guint64) size;
+  return (guint64) 16 << 30;
 }
 
 void

@@ -44,6 +44,46 @@ dir7_sampler_from_name (const char *name, Dir7Sampler *s)
   return FALSE;
 }
 
+/* Bytes one generation of W x H touches at its peak, from the buffers of
+ * dir7_generate, d7_unet_forward and the layers: a slight overestimate,
+ * counted in double so that no size can overflow it. */
+static double
+generate_bytes (const Dir7Model *m, int W, int H)
+{
+  const D7Config *c = &m->config;
+  int L = c->unet.n_levels, nres = c->unet.num_res_blocks, C0 = c->unet.base_channels;
+  const D7LoraRanks *r = &c->unet.lora;
+  double full = (double) W * H, maxc = C0, rank = MAX (MAX (r->w, r->a), MAX (r->v, r->g));
+  for (int l = 0; l < L; l++)
+    maxc = MAX (maxc, (double) C0 * c->unet.channel_mult[l]);
+  double skips = C0 * full, hcat = 0, vfirst = 0, work = 0;
+  int hh = H, ww = W;
+  for (int l = 0; l < L; l++) {
+    double ch = (double) C0 * c->unet.channel_mult[l], p = (double) hh * ww;
+    gboolean dir7 = c->unet.dir7_levels[l] || (l == L - 1 && c->unet.mid_dir7);
+    skips += nres * ch * p;
+    /* the up path concatenates at most maxc channels with a skip of ch */
+    hcat = MAX (hcat, (maxc + ch) * p);
+    if (dir7)
+      vfirst = MAX (vfirst, ch * p);
+    /* a ResBlock: h and h2, the im2col band; a DIR-7 block: the tokens,
+     * 2 buffers in the block, 10 in the time-mix, the LoRA's hidden layer */
+    work = MAX (work, (maxc + 2 * ch) * p + MAX (2.0 * (1 << 20), 9 * (maxc + ch) * 256)
+                      + (dir7 ? 13 * ch * p + rank * p : 0));
+    if (l < L - 1) {
+      hh = (hh + 1) / 2;
+      ww = (ww + 1) / 2;
+      skips += ch * hh * ww;
+    }
+  }
+  double unet = 2 * hcat + vfirst + skips + work;
+  /* x, x0, eps, eps_u, init, prev_x0 and noise; preview and output RGBA;
+   * GEMM packing; the prompts' states */
+  double pipe = 7.0 * c->unet.image_channels * full + 8 * full + 8.0 * (1 << 20) * 2
+              + 2.0 * m->unet.n_blocks * maxc * c->head_size;
+  return sizeof (float) * (unet + pipe);
+}
+
 static gboolean
 check_params (const Dir7Model *m, const Dir7GenerateParams *p, GError **error)
 {
@@ -74,6 +114,16 @@ check_params (const Dir7Model *m, const Dir7GenerateParams *p, GError **error)
                  "size %d x %d is not supported: width and height must be multiples of %d "
                  "between %d and %d, at most %d pixels", p->width, p->height, step, step,
                  D7_MAX_SIDE, D7_MAX_PIXELS);
+    return FALSE;
+  }
+  double need = generate_bytes (m, p->width, p->height) + (double) m->n_params * sizeof (float);
+  double limit = (double) d7_memory_limit ();
+  if (need > limit) {
+    g_autofree char *need_s = g_format_size_full ((guint64) need, G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *limit_s = g_format_size_full ((guint64) limit, G_FORMAT_SIZE_IEC_UNITS);
+    g_set_error (error, DIR7_ERROR, DIR7_ERROR_NO_MEMORY,
+                 "a %d x %d image needs about %s of memory with this model, more than "
+                 "the limit of %s: choose a smaller size", p->width, p->height, need_s, limit_s);
     return FALSE;
   }
   return TRUE;
@@ -118,6 +168,9 @@ cpu_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
 
   D7TextCond *cond = d7_text_cond_new (m, p->prompt);
   D7TextCond *uncond = guided ? d7_text_cond_new (m, p->negative_prompt ? p->negative_prompt : "") : NULL;
+  cond->cancellable = p->cancellable;   /* checked between blocks too */
+  if (uncond)
+    uncond->cancellable = p->cancellable;
   float *x = g_new (float, n), *x0 = g_new (float, n), *eps = g_new (float, n);
   float *eps_u = guided ? g_new (float, n) : NULL;
   float *init = NULL, *preview = g_new (float, (size_t) HW * 4), *out = NULL;
@@ -137,8 +190,11 @@ cpu_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
       goto cancel;
     int t = d7_timestep (T, steps, i), s = i + 1 < steps ? d7_timestep (T, steps, i + 1) : -1;
     d7_unet_forward (m, x, H, W, t, cond, eps);
-    if (guided) {
+    if (guided && !cancelled (p))
       d7_unet_forward (m, x, H, W, t, uncond, eps_u);
+    if (cancelled (p))
+      goto cancel;
+    if (guided) {
       for (size_t j = 0; j < n; j++)
         eps[j] = eps_u[j] + p->guidance * (eps[j] - eps_u[j]);
     }

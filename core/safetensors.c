@@ -612,9 +612,9 @@ same_shape (const D7TensorInfo *ti, int ndim, const int64_t *shape)
   return TRUE;
 }
 
-float *
-d7_safetensors_get_f32 (const D7Safetensors *st, const char *name, int ndim,
-                        const int64_t *shape, GError **error)
+const D7TensorInfo *
+d7_safetensors_check (const D7Safetensors *st, const char *name, int ndim,
+                      const int64_t *shape, GError **error)
 {
   g_return_val_if_fail (st != NULL && name != NULL, NULL);
   g_return_val_if_fail (ndim >= 0 && (ndim == 0 || shape != NULL), NULL);
@@ -628,6 +628,16 @@ d7_safetensors_get_f32 (const D7Safetensors *st, const char *name, int ndim,
     tensor_invalid (error, name, "shape is %s, expected %s", have, want);
     return NULL;
   }
+  return ti;
+}
+
+float *
+d7_safetensors_get_f32 (const D7Safetensors *st, const char *name, int ndim,
+                        const int64_t *shape, GError **error)
+{
+  const D7TensorInfo *ti = d7_safetensors_check (st, name, ndim, shape, error);
+  if (!ti)
+    return NULL;
   /* numel <= G_MAXINT, but 4 * that is 8 GiB: fail softly */
   float *out = g_try_malloc_n (MAX (ti->numel, 1), sizeof (float));
   if (!out) {

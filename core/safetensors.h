@@ -34,6 +34,10 @@ const D7TensorInfo *d7_safetensors_find (const D7Safetensors *st, const char *na
 const char *d7_safetensors_metadata (const D7Safetensors *st, const char *key);
 size_t d7_safetensors_file_size (const D7Safetensors *st);
 
+/* The tensor called name if its shape is exactly shape (ndim dims); else NULL
+ * and a DIR7_ERROR_MODEL_INVALID error naming it. Reads no tensor data. */
+const D7TensorInfo *d7_safetensors_check (const D7Safetensors *st, const char *name,
+                                          int ndim, const int64_t *shape, GError **error);
 /* Converts a tensor to newly allocated float32 (g_free()); checks that its
  * shape is exactly the expected one (ndim dims) and every value is finite. */
 float *d7_safetensors_get_f32 (const D7Safetensors *st, const char *name,

@@ -81,6 +81,11 @@ static void
 stage_block (const D7Stage *st, const D7Config *cfg, int i, const float *x, int H,
              int W, const float *emb, float *v_first, D7TextCond *cond, float *out)
 {
+  if (cond && cond->cancellable && g_cancellable_is_cancelled (cond->cancellable)) {
+    /* the caller throws this step away: finish it quickly */
+    memset (out, 0, sizeof (float) * st->cout * H * W);
+    return;
+  }
   d7_resblock_forward (&st->res[i], cfg, x, H, W, emb, out);
   if (st->dir7) {
     int C = st->cout, T = H * W;

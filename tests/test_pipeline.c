@@ -142,6 +142,23 @@ main (int argc, char **argv)
   q = p; q.sampler = (Dir7Sampler) 42;
   rejects (m, &q, "unknown sampler", "sampler");
 
+  /* sizes within the bounds that need more memory than allowed: an error
+   * before anything is allocated, not an abort in the middle */
+  g_setenv ("DIR7_MEMORY_LIMIT_MB", "200", TRUE);
+  q = p; q.width = q.height = 512;
+  b = dir7_generate (m, &q, &err);
+  expect (!b && g_error_matches (err, DIR7_ERROR, DIR7_ERROR_NO_MEMORY) && strstr (err->message, "512 x 512")
+          && strstr (err->message, "smaller size"), "a size needing more memory than the limit is refused",
+          err ? err->message : "accepted");
+  g_clear_error (&err);
+  g_free (b);
+  q = p; q.steps = 1;
+  b = dir7_generate (m, &q, &err);
+  expect (b != NULL, "the native size fits in the same limit", err ? err->message : NULL);
+  g_clear_error (&err);
+  g_free (b);
+  g_unsetenv ("DIR7_MEMORY_LIMIT_MB");
+
   Dir7Sampler s;
   expect (dir7_sampler_from_name ("DDIM", &s) && s == DIR7_SAMPLER_DDIM &&
           !dir7_sampler_from_name ("euler", &s) && g_str_equal (dir7_sampler_name (DIR7_SAMPLER_DPMPP_2M), "dpmpp-2m"),
