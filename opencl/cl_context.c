@@ -2,6 +2,7 @@
  * the sticky error every launch checks. */
 #include "cl_runtime.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 gboolean
@@ -49,7 +50,7 @@ d7cl_set_error (D7Cl *cl, GError **error)
 }
 
 static const char *const kernel_names[] = {
-  "gemm_nt", "conv2d_k3", "conv2d_k1", "group_norm", "layer_norm", "key_update", "head_out", "shift_mix",
+  "gemm_nt", "gemm_nt_32", "conv2d_k3", "conv2d_k1", "conv2d_k3_32", "conv2d_k1_32", "group_norm", "layer_norm", "key_update", "head_out", "shift_mix",
   "lerp_to", "transpose", "activation", "copy_into", "wkv7_recurrent", "guide_x0",
   "sampler_step", "mask_blend",
 };
@@ -68,6 +69,12 @@ d7cl_new (const char *spec, int head_n, GError **error)
   if (!d7cl_pick_device (spec, &cl->platform, &cl->device, error))
     goto fail;
   cl->name = d7cl_device_string (cl->device, "name");
+  cl_uint cus = 1;
+  clGetDeviceInfo (cl->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
+  cl->compute_units = MAX (1, (int) cus);
+  /* DIR7_CL_TILE=32|64 fixes the GEMM/conv tile (benchmarks and tests) */
+  const char *tile = g_getenv ("DIR7_CL_TILE");
+  cl->tile = tile && (atoi (tile) == 32 || atoi (tile) == 64) ? atoi (tile) : 0;
   if (head_n < 1 || head_n > 256 || (head_n & (head_n - 1))) {
     g_set_error (error, DIR7_ERROR, DIR7_ERROR_DEVICE,
                  "head size %d is not supported by the OpenCL kernels", head_n);

@@ -66,6 +66,18 @@ weight (D7Cl *cl, const float *w, size_t n)
   return w ? d7cl_weight (cl, w, n) : NULL;
 }
 
+/* 64-tiles unless they would leave most of the device idle: a 64x64 image
+ * level at batch 2 is 128 work-groups, fewer than two per compute unit of a
+ * big GPU, and 32-tiles give it 4x as many */
+static int
+tile_for (D7Cl *cl, int M, int N, int nz)
+{
+  if (cl->tile)
+    return cl->tile;
+  size_t groups64 = (size_t) ((M + 63) / 64) * ((N + 63) / 64) * nz;
+  return groups64 < (size_t) 4 * cl->compute_units ? 32 : 64;
+}
+
 static void
 gemm_launch (D7Cl *cl, int M, int N, int K, int nz, int zdiv,
              cl_mem A, size_t aoff, int lda, int sa1, int sa2,
@@ -73,14 +85,15 @@ gemm_launch (D7Cl *cl, int M, int N, int K, int nz, int zdiv,
              cl_mem C, size_t coff, int ldc, int sc1, int sc2,
              cl_mem bias, int act, float alpha, gboolean accumulate)
 {
-  Args a = { cl, cl->k.gemm, 0 };
+  int t = tile_for (cl, M, N, nz);
+  Args a = { cl, t == 32 ? cl->k.gemm32 : cl->k.gemm, 0 };
   INT (&a, M); INT (&a, N); INT (&a, K);
   MEM (&a, A); INT (&a, aoff); INT (&a, lda); INT (&a, sa1); INT (&a, sa2);
   MEM (&a, B); INT (&a, boff); INT (&a, ldb); INT (&a, sb1); INT (&a, sb2);
   MEM (&a, C); INT (&a, coff); INT (&a, ldc); INT (&a, sc1); INT (&a, sc2);
   INT (&a, zdiv); MEM (&a, bias); INT (&a, bias != NULL); INT (&a, act);
   FLT (&a, alpha); INT (&a, accumulate);
-  size_t g[3] = { round_up (N, 64) / 4, round_up (M, 64) / 4, nz }, l[3] = { 16, 16, 1 };
+  size_t g[3] = { round_up (N, t) * 16 / t, round_up (M, t) * 16 / t, nz }, l[3] = { 16, 16, 1 };
   launch (&a, 3, g, l, "gemm");
 }
 
@@ -139,12 +152,14 @@ d7cl_conv (D7Cl *cl, const D7Conv *c, cl_mem x, int in_bstride, int B, int h, in
     d7cl_check (cl, CL_INVALID_KERNEL_ARGS, "conv2d: kernel size other than 1 or 3");
     return;
   }
-  Args a = { cl, c->k == 3 ? cl->k.conv3 : cl->k.conv1, 0 };
+  int t = tile_for (cl, c->cout, oh * ow, B);
+  Args a = { cl, c->k == 3 ? (t == 32 ? cl->k.conv3_32 : cl->k.conv3)
+                           : (t == 32 ? cl->k.conv1_32 : cl->k.conv1), 0 };
   MEM (&a, x); INT (&a, in_bstride); INT (&a, c->cin); INT (&a, h); INT (&a, w);
   INT (&a, upsample); MEM (&a, W); MEM (&a, b); INT (&a, b != NULL);
   INT (&a, c->cout); INT (&a, c->k); INT (&a, stride); INT (&a, pad); INT (&a, oh); INT (&a, ow);
   MEM (&a, y); INT (&a, accumulate);
-  size_t g[3] = { round_up ((size_t) oh * ow, 64) / 4, round_up (c->cout, 64) / 4, B };
+  size_t g[3] = { round_up ((size_t) oh * ow, t) * 16 / t, round_up (c->cout, t) * 16 / t, B };
   size_t l[3] = { 16, 16, 1 };
   launch (&a, 3, g, l, "conv2d");
 }

@@ -29,8 +29,10 @@ typedef struct {
   char *name;                   /* the device's name, for messages */
   char *spec;                   /* what the caller asked for */
   int head_n;                   /* the program was built for this head size */
+  int compute_units;
+  int tile;                     /* GEMM/conv tile: 0 chooses per launch, or 32 / 64 */
   struct {
-    cl_kernel gemm, conv3, conv1, group_norm, layer_norm, key_update, head_out, shift_mix,
+    cl_kernel gemm, gemm32, conv3, conv1, conv3_32, conv1_32, group_norm, layer_norm, key_update, head_out, shift_mix,
               lerp, transpose, activation, copy_into, wkv7, guide_x0, sampler_step,
               mask_blend;
   } k;

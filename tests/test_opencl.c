@@ -96,7 +96,7 @@ test_gemm (D7Cl *cl)
       d7cl_gemm (cl, M, N, K, a, 0, K, b, 0, K, c, 0, N, bi, act, 0.5f, TRUE);
       float *got = readback (cl, c, (size_t) M * N);
       char what[96];
-      snprintf (what, sizeof what, "gemm %dx%dx%d act %d", M, N, K, act);
+      snprintf (what, sizeof what, "gemm %dx%dx%d act %d tile %d", M, N, K, act, cl->tile);
       close_to (got, want, (size_t) M * N, TOL, what);
       d7cl_mem_free (cl, a); d7cl_mem_free (cl, b); d7cl_mem_free (cl, bi); d7cl_mem_free (cl, c);
       g_free (got); g_free (want); g_free (y);
@@ -115,7 +115,9 @@ test_gemm (D7Cl *cl)
   cl_mem od = d7cl_tmp (cl, (size_t) B * T * D);
   d7cl_gemm_batched (cl, T, N, N, B * H, H, rd, D, T * D, N, Sd, N, H * N * N, N * N, od, D, T * D, N);
   float *got = readback (cl, od, (size_t) B * T * D);
-  close_to (got, want, (size_t) B * T * D, TOL, "gemm batched over (image, head)");
+  char what[96];
+  snprintf (what, sizeof what, "gemm batched over (image, head) tile %d", cl->tile);
+  close_to (got, want, (size_t) B * T * D, TOL, what);
   d7cl_mem_free (cl, rd); d7cl_mem_free (cl, Sd); d7cl_release (cl, od);
   g_free (r); g_free (S); g_free (want); g_free (got);
 }
@@ -152,8 +154,8 @@ test_conv (D7Cl *cl)
     d7cl_conv (cl, &conv, xd, (int) nin, B, h, w, up, stride, yd, TRUE);
     float *got = readback (cl, yd, B * nout);
     char what[96];
-    snprintf (what, sizeof what, "conv %d->%d %dx%d k%d s%d%s (+=)", cin, cout, h, w, k, stride,
-              up ? " upsampled" : "");
+    snprintf (what, sizeof what, "conv %d->%d %dx%d k%d s%d%s (+=) tile %d", cin, cout, h, w, k,
+              stride, up ? " upsampled" : "", cl->tile);
     close_to (got, want, B * nout, TOL, what);
     d7cl_mem_free (cl, xd); d7cl_mem_free (cl, yd);
     g_free (x); g_free (W); g_free (bias); g_free (prior); g_free (want); g_free (xu); g_free (got);
@@ -490,10 +492,15 @@ main (int argc, char **argv)
     return 1;
   }
   printf ("testing on %s\n", cl->name);
-  test_gemm (cl);
-  d7cl_forget_weights (cl);
-  test_conv (cl);
-  d7cl_forget_weights (cl);
+  /* both tile sizes, whichever the device would choose */
+  for (int tile = 32; tile <= 64; tile *= 2) {
+    cl->tile = tile;
+    test_gemm (cl);
+    d7cl_forget_weights (cl);
+    test_conv (cl);
+    d7cl_forget_weights (cl);
+  }
+  cl->tile = 0;
   test_norms (cl);
   d7cl_forget_weights (cl);
   test_wkv (cl);

@@ -1,8 +1,9 @@
 /* Shared by every kernel file (prepended when the program is built). HEAD_N,
  * the RWKV-7 head size, comes from the build options. */
 
-/* GEMM and convolution tiles: GT x GT outputs, GK deep */
-#define GT 64
+/* GEMM and convolution tiles are GT x GT outputs (64, or 32 when a problem
+ * is too small to fill the device with 64-tiles), GK deep, computed by 16 x 16
+ * work-items with (GT / 16)^2 results each */
 #define GK 16
 
 #define ACT_NONE    0

@@ -3,15 +3,17 @@
  * buffer). Zero padding pad, stride 1 or 2; with upsample the input is read
  * as its nearest-neighbour 2x enlargement (the U-Net's up path). Images are
  * batched over get_global_id(2); in_bstride 0 reads one image for all.
- * Epilogue: + bias, and out += result when accumulate. Same tiling as gemm. */
+ * Epilogue: + bias, and out += result when accumulate. Same tiling as gemm
+ * (GT 64 or 32). */
 
-#define CONV2D_KERNEL(NAME, KSIZE) \
+#define CONV2D_KERNEL(NAME, KSIZE, GT) \
 __kernel __attribute__((reqd_work_group_size(16, 16, 1))) \
 void NAME (__global const float *x, int in_bstride, int cin, int h, int w, int upsample, \
              __global const float *W, __global const float *bias, int has_bias, \
              int cout, int k_, int stride, int pad, int oh, int ow, \
              __global float *y, int accumulate) \
 { \
+  enum { R = GT / 16, RP = 256 / GT };   /* results per row; rows per pass */ \
   const int k = KSIZE; int b = get_global_id (2); \
   int lh = upsample ? 2 * h : h, lw = upsample ? 2 * w : w;   /* logical input */ \
   int npix = oh * ow, K = cin * k * k; \
@@ -22,9 +24,9 @@ void NAME (__global const float *x, int in_bstride, int cin, int h, int w, int u
   __local float As[GK][GT + 1], Bs[GK][GT + 1]; \
   int my_c = lid % GT, my_p = n0 + my_c; \
   int iy0 = (my_p / ow) * stride - pad, ix0 = (my_p % ow) * stride - pad; \
-  float acc[4][4]; \
-  for (int i = 0; i < 4; i++) \
-    for (int j = 0; j < 4; j++) \
+  float acc[R][R]; \
+  for (int i = 0; i < R; i++) \
+    for (int j = 0; j < R; j++) \
       acc[i][j] = 0.f; \
  \
   for (int k0 = 0; k0 < K; k0 += GK) { \
@@ -34,9 +36,9 @@ void NAME (__global const float *x, int in_bstride, int cin, int h, int w, int u
       As[kk][r] = (gm < cout && gk < K) ? W[(size_t) gm * K + gk] : 0.f; \
     } \
     /* the gathered tile: each work-item keeps its pixel (column lid % GT) \
-     * and takes rows lid / GT + 4q; divisions by the constant k are cheap */ \
-    for (int q = 0; q < GK / 4; q++) { \
-      int kk = lid / GT + 4 * q, gk = k0 + kk; \
+     * and takes rows lid / GT + RP q; divisions by the constant k are cheap */ \
+    for (int q = 0; q < GK / RP; q++) { \
+      int kk = lid / GT + RP * q, gk = k0 + kk; \
       float v = 0.f; \
       if (gk < K && my_p < npix) { \
         int ci = gk / (k * k), rem = gk - ci * (k * k), ky = rem / k, kx = rem - ky * k; \
@@ -50,22 +52,22 @@ void NAME (__global const float *x, int in_bstride, int cin, int h, int w, int u
     } \
     barrier (CLK_LOCAL_MEM_FENCE); \
     for (int kk = 0; kk < GK; kk++) { \
-      float a[4], bb[4]; \
-      for (int i = 0; i < 4; i++) { \
+      float a[R], bb[R]; \
+      for (int i = 0; i < R; i++) { \
         a[i] = As[kk][ty + 16 * i]; \
         bb[i] = Bs[kk][tx + 16 * i]; \
       } \
-      for (int i = 0; i < 4; i++) \
-        for (int j = 0; j < 4; j++) \
+      for (int i = 0; i < R; i++) \
+        for (int j = 0; j < R; j++) \
           acc[i][j] = fma (a[i], bb[j], acc[i][j]); \
     } \
     barrier (CLK_LOCAL_MEM_FENCE); \
   } \
-  for (int i = 0; i < 4; i++) { \
+  for (int i = 0; i < R; i++) { \
     int m = m0 + ty + 16 * i; \
     if (m >= cout) \
       continue; \
-    for (int j = 0; j < 4; j++) { \
+    for (int j = 0; j < R; j++) { \
       int p = n0 + tx + 16 * j; \
       if (p >= npix) \
         continue; \
@@ -76,5 +78,7 @@ void NAME (__global const float *x, int in_bstride, int cin, int h, int w, int u
   } \
 }
 
-CONV2D_KERNEL (conv2d_k3, 3)
-CONV2D_KERNEL (conv2d_k1, 1)
+CONV2D_KERNEL (conv2d_k3, 3, 64)
+CONV2D_KERNEL (conv2d_k1, 1, 64)
+CONV2D_KERNEL (conv2d_k3_32, 3, 32)
+CONV2D_KERNEL (conv2d_k1_32, 1, 32)

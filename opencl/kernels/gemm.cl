@@ -1,59 +1,65 @@
 /* Tiled GEMM C = A * B^T (B stored [N,K], as PyTorch's Linear weights) with a
  * fused epilogue: y = act(acc + bias) * alpha, then C = y or C += y.
- * 64x64 tiles, 16x16 work-items with 4x4 results each; batched over
- * get_global_id(2) = z, split as (z / zdiv, z % zdiv) with a stride each. */
+ * GT x GT tiles (gemm_nt 64, gemm_nt_32 32), 16x16 work-items with R x R
+ * results each; batched over get_global_id(2) = z, split as
+ * (z / zdiv, z % zdiv) with a stride each. */
 
-__kernel __attribute__((reqd_work_group_size(16, 16, 1)))
-void gemm_nt (int M, int N, int K,
-              __global const float *A, int aoff, int lda, int sa1, int sa2,
-              __global const float *B, int boff, int ldb, int sb1, int sb2,
-              __global float *C, int coff, int ldc, int sc1, int sc2,
-              int zdiv, __global const float *bias, int has_bias, int act,
-              float alpha, int accumulate)
-{
-  int z = get_global_id (2), z1 = z / zdiv, z2 = z % zdiv;
-  A += aoff + z1 * sa1 + z2 * sa2;
-  B += boff + z1 * sb1 + z2 * sb2;
-  C += coff + z1 * sc1 + z2 * sc2;
-  int tx = get_local_id (0), ty = get_local_id (1), lid = ty * 16 + tx;
-  int m0 = get_group_id (1) * GT, n0 = get_group_id (0) * GT;
-  __local float As[GK][GT + 1], Bs[GK][GT + 1];
-  float acc[4][4];
-  for (int i = 0; i < 4; i++)
-    for (int j = 0; j < 4; j++)
-      acc[i][j] = 0.f;
-
-  for (int k0 = 0; k0 < K; k0 += GK) {
-    for (int e = lid; e < GT * GK; e += 256) {
-      int r = e / GK, kk = e % GK, gk = k0 + kk;
-      int gm = m0 + r, gn = n0 + r;
-      As[kk][r] = (gm < M && gk < K) ? A[(size_t) gm * lda + gk] : 0.f;
-      Bs[kk][r] = (gn < N && gk < K) ? B[(size_t) gn * ldb + gk] : 0.f;
-    }
-    barrier (CLK_LOCAL_MEM_FENCE);
-    for (int kk = 0; kk < GK; kk++) {
-      float a[4], b[4];
-      for (int i = 0; i < 4; i++) {
-        a[i] = As[kk][ty + 16 * i];
-        b[i] = Bs[kk][tx + 16 * i];
-      }
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++)
-          acc[i][j] = fma (a[i], b[j], acc[i][j]);
-    }
-    barrier (CLK_LOCAL_MEM_FENCE);
-  }
-  for (int i = 0; i < 4; i++) {
-    int m = m0 + ty + 16 * i;
-    if (m >= M)
-      continue;
-    for (int j = 0; j < 4; j++) {
-      int n = n0 + tx + 16 * j;
-      if (n >= N)
-        continue;
-      float y = activate (acc[i][j] + (has_bias ? bias[n] : 0.f), act) * alpha;
-      __global float *c = C + (size_t) m * ldc + n;
-      *c = accumulate ? *c + y : y;
-    }
-  }
+#define GEMM_KERNEL(NAME, GT) \
+__kernel __attribute__((reqd_work_group_size(16, 16, 1))) \
+void NAME (int M, int N, int K, \
+           __global const float *A, int aoff, int lda, int sa1, int sa2, \
+           __global const float *B, int boff, int ldb, int sb1, int sb2, \
+           __global float *C, int coff, int ldc, int sc1, int sc2, \
+           int zdiv, __global const float *bias, int has_bias, int act, \
+           float alpha, int accumulate) \
+{ \
+  enum { R = GT / 16 }; \
+  int z = get_global_id (2), z1 = z / zdiv, z2 = z % zdiv; \
+  A += aoff + z1 * sa1 + z2 * sa2; \
+  B += boff + z1 * sb1 + z2 * sb2; \
+  C += coff + z1 * sc1 + z2 * sc2; \
+  int tx = get_local_id (0), ty = get_local_id (1), lid = ty * 16 + tx; \
+  int m0 = get_group_id (1) * GT, n0 = get_group_id (0) * GT; \
+  __local float As[GK][GT + 1], Bs[GK][GT + 1]; \
+  float acc[R][R]; \
+  for (int i = 0; i < R; i++) \
+    for (int j = 0; j < R; j++) \
+      acc[i][j] = 0.f; \
+ \
+  for (int k0 = 0; k0 < K; k0 += GK) { \
+    for (int e = lid; e < GT * GK; e += 256) { \
+      int r = e / GK, kk = e % GK, gk = k0 + kk; \
+      int gm = m0 + r, gn = n0 + r; \
+      As[kk][r] = (gm < M && gk < K) ? A[(size_t) gm * lda + gk] : 0.f; \
+      Bs[kk][r] = (gn < N && gk < K) ? B[(size_t) gn * ldb + gk] : 0.f; \
+    } \
+    barrier (CLK_LOCAL_MEM_FENCE); \
+    for (int kk = 0; kk < GK; kk++) { \
+      float a[R], b[R]; \
+      for (int i = 0; i < R; i++) { \
+        a[i] = As[kk][ty + 16 * i]; \
+        b[i] = Bs[kk][tx + 16 * i]; \
+      } \
+      for (int i = 0; i < R; i++) \
+        for (int j = 0; j < R; j++) \
+          acc[i][j] = fma (a[i], b[j], acc[i][j]); \
+    } \
+    barrier (CLK_LOCAL_MEM_FENCE); \
+  } \
+  for (int i = 0; i < R; i++) { \
+    int m = m0 + ty + 16 * i; \
+    if (m >= M) \
+      continue; \
+    for (int j = 0; j < R; j++) { \
+      int n = n0 + tx + 16 * j; \
+      if (n >= N) \
+        continue; \
+      float y = activate (acc[i][j] + (has_bias ? bias[n] : 0.f), act) * alpha; \
+      __global float *c = C + (size_t) m * ldc + n; \
+      *c = accumulate ? *c + y : y; \
+    } \
+  } \
 }
+
+GEMM_KERNEL (gemm_nt, 64)
+GEMM_KERNEL (gemm_nt_32, 32)
