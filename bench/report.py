@@ -12,10 +12,14 @@ import sys
 def load(d):
     rows = []
     for f in sorted(glob.glob(os.path.join(d, "*.jsonl"))):
+        # a profiled run waits for every kernel: its total time is not a timing
+        profiled = os.path.basename(f).startswith("profile-")
         for line in open(f):
             line = line.strip()
             if line.startswith("{"):
-                rows.append(json.loads(line))
+                r = json.loads(line)
+                if not (profiled and r["bench"] == "generate"):
+                    rows.append(r)
     return rows
 
 
@@ -50,6 +54,15 @@ def main():
         rc = f"{c['s'] / o['s']:.2f}x" if o and c and o["s"] > 0 and c["s"] > 0 else "-"
         print(f"| {size} | {nb} | {f(o, 's')} | {f(o, 'peak_device_mib')} | {f(e, 's')} "
               f"| {f(e, 'peak_device_mib')} | {f(c, 's')} | {re_} | {rc} |")
+    prof = [r for r in rows if r["bench"] == "profile"]
+    if prof:
+        total = sum(r["ms_per_run"] for r in prof)
+        print()
+        print("| kernel | launches per generation | device ms | share |")
+        print("| --- | ---: | ---: | ---: |")
+        for r in sorted(prof, key=lambda r: -r["ms_per_run"]):
+            print(f"| {r['kernel']} | {r['launches_per_run']:.0f} | {r['ms_per_run']:.1f} "
+                  f"| {100 * r['ms_per_run'] / total:.0f}% |")
 
 
 if __name__ == "__main__":
