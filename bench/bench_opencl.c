@@ -60,19 +60,25 @@ bench_wkv (const char *device)
       cl_mem k = random_buffer (cl, n, -0.1f, 0.1f, rng), v = random_buffer (cl, n, -1, 1, rng);
       cl_mem a = random_buffer (cl, n, -0.1f, 0, rng), b = random_buffer (cl, n, 0, 0.1f, rng);
       cl_mem o = d7cl_tmp (cl, n);
-      int reps = 20;
-      double t[20];
-      for (int i = 0; i < 3 + reps; i++) {
-        gint64 t0 = g_get_monotonic_time ();
-        d7cl_wkv7 (cl, 1, T, H, r, w, k, v, a, b, NULL, o);
-        clFinish (cl->queue);
-        if (i >= 3)
-          t[i - 3] = (g_get_monotonic_time () - t0) / 1000.0;
+      for (int form = 0; form < 2; form++) {
+        int reps = 20;
+        double t[20];
+        for (int i = 0; i < 3 + reps; i++) {
+          gint64 t0 = g_get_monotonic_time ();
+          if (form == 0)
+            d7cl_wkv7_recurrent (cl, 1, T, H, r, w, k, v, a, b, NULL, o);
+          else
+            d7cl_wkv7_chunked (cl, 1, T, H, r, w, k, v, a, b, NULL, o);
+          clFinish (cl->queue);
+          if (i >= 3)
+            t[i - 3] = (g_get_monotonic_time () - t0) / 1000.0;
+        }
+        printf ("{\"bench\": \"wkv\", \"impl\": \"opencl-%s\", \"device\": \"%s\", \"B\": 1, "
+                "\"T\": %d, \"H\": %d, \"N\": %d, \"ms\": %.4f, \"ok\": %s}\n",
+                form ? "chunked" : "recurrent", cl->name, T, H, N, median (t, reps),
+                d7cl_failed (cl) ? "false" : "true");
+        fflush (stdout);
       }
-      printf ("{\"bench\": \"wkv\", \"impl\": \"opencl-recurrent\", \"device\": \"%s\", \"B\": 1, "
-              "\"T\": %d, \"H\": %d, \"N\": %d, \"ms\": %.4f, \"ok\": %s}\n", cl->name, T, H, N,
-              median (t, reps), d7cl_failed (cl) ? "false" : "true");
-      fflush (stdout);
       cl_mem all[] = { r, w, k, v, a, b };
       for (guint i = 0; i < G_N_ELEMENTS (all); i++)
         d7cl_mem_free (cl, all[i]);

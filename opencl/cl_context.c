@@ -72,6 +72,9 @@ d7cl_new (const char *spec, int head_n, GError **error)
   cl_uint cus = 1;
   clGetDeviceInfo (cl->device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus, NULL);
   cl->compute_units = MAX (1, (int) cus);
+  cl_device_type type = 0;
+  clGetDeviceInfo (cl->device, CL_DEVICE_TYPE, sizeof type, &type, NULL);
+  cl->is_cpu = (type & CL_DEVICE_TYPE_CPU) != 0;
   /* DIR7_CL_TILE=32|64 fixes the GEMM/conv tile (benchmarks and tests) */
   const char *tile = g_getenv ("DIR7_CL_TILE");
   cl->tile = tile && (atoi (tile) == 32 || atoi (tile) == 64) ? atoi (tile) : 0;
@@ -103,6 +106,18 @@ d7cl_new (const char *spec, int head_n, GError **error)
       goto fail;
     }
   }
+  if (head_n >= 16 && head_n <= 64) {
+    cl->wkv7_prep = clCreateKernel (cl->program, "wkv7_chunk_prep", &err);
+    if (err == CL_SUCCESS)
+      cl->wkv7_state = clCreateKernel (cl->program, "wkv7_chunk_state", &err);
+    if (err == CL_SUCCESS)
+      cl->wkv7_out = clCreateKernel (cl->program, "wkv7_chunk_out", &err);
+    if (err != CL_SUCCESS) {
+      g_set_error (error, DIR7_ERROR, DIR7_ERROR_DEVICE,
+                   "OpenCL chunked WKV-7 kernels are missing (error %d)", err);
+      goto fail;
+    }
+  }
   return cl;
 fail:
   d7cl_free (cl);
@@ -120,6 +135,10 @@ d7cl_free (D7Cl *cl)
   for (guint i = 0; i < G_N_ELEMENTS (kernel_names); i++)
     if (ks[i])
       clReleaseKernel (ks[i]);
+  cl_kernel chunked[] = { cl->wkv7_prep, cl->wkv7_state, cl->wkv7_out };
+  for (guint i = 0; i < G_N_ELEMENTS (chunked); i++)
+    if (chunked[i])
+      clReleaseKernel (chunked[i]);
   d7cl_forget_weights (cl);
   g_hash_table_destroy (cl->weights);
   d7cl_scratch_free (cl);

@@ -260,14 +260,56 @@ d7cl_copy_into (D7Cl *cl, int B, size_t n, cl_mem x, size_t x_bstride, cl_mem y,
 }
 
 void
-d7cl_wkv7 (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem k, cl_mem v,
-           cl_mem a_, cl_mem b, cl_mem S, cl_mem o)
+d7cl_wkv7_recurrent (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem k, cl_mem v,
+                     cl_mem a_, cl_mem b, cl_mem S, cl_mem o)
 {
   Args a = { cl, cl->k.wkv7, 0 };
   INT (&a, T); INT (&a, H); MEM (&a, r); MEM (&a, w); MEM (&a, k); MEM (&a, v);
   MEM (&a, a_); MEM (&a, b); MEM (&a, S); INT (&a, S != NULL); MEM (&a, o);
   size_t l = cl->head_n, g = (size_t) nseq * H * l;
   launch (&a, 1, &g, &l, "wkv7_recurrent");
+}
+
+gboolean
+d7cl_wkv7_chunked (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem k, cl_mem v,
+                   cl_mem a_, cl_mem b, cl_mem S, cl_mem o)
+{
+  if (!cl->wkv7_prep)
+    return FALSE;
+  const int C = 16, N = cl->head_n;    /* WKV_C in wkv7_chunked.cl */
+  int nch = (T + C - 1) / C, nsh = nseq * H;
+  size_t nc = (size_t) nsh * nch;
+  cl_mem P = d7cl_tmp (cl, nc * C * N), Q = d7cl_tmp (cl, nc * C * N);
+  cl_mem G = d7cl_tmp (cl, nc * N * N), F = d7cl_tmp (cl, nc * N * N);
+  cl_mem Sc = d7cl_tmp (cl, nc * N * N);
+  size_t l = 256, g = nc * l;
+  Args a = { cl, cl->wkv7_prep, 0 };
+  INT (&a, T); INT (&a, H); MEM (&a, w); MEM (&a, k); MEM (&a, v); MEM (&a, a_); MEM (&a, b);
+  MEM (&a, P); MEM (&a, Q); MEM (&a, G); MEM (&a, F);
+  launch (&a, 1, &g, &l, "wkv7_chunk_prep");
+  Args s = { cl, cl->wkv7_state, 0 };
+  INT (&s, nch); MEM (&s, G); MEM (&s, F); MEM (&s, S ? S : G); INT (&s, S != NULL); MEM (&s, Sc);
+  g = (size_t) nsh * l;
+  launch (&s, 1, &g, &l, "wkv7_chunk_state");
+  Args u = { cl, cl->wkv7_out, 0 };
+  INT (&u, T); INT (&u, H); MEM (&u, r); MEM (&u, w); MEM (&u, k); MEM (&u, v); MEM (&u, b);
+  MEM (&u, P); MEM (&u, Q); MEM (&u, Sc); MEM (&u, o);
+  g = nc * l;
+  launch (&u, 1, &g, &l, "wkv7_chunk_out");
+  d7cl_release (cl, P); d7cl_release (cl, Q); d7cl_release (cl, G); d7cl_release (cl, F);
+  d7cl_release (cl, Sc);
+  return TRUE;
+}
+
+/* On a GPU, as the CPU core does: token by token up to 64 tokens, in chunks
+ * beyond, where the chunks run in parallel and only a short state pass is
+ * sequential. A CPU device has no idle lanes for the chunks' extra work. */
+void
+d7cl_wkv7 (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem k, cl_mem v,
+           cl_mem a_, cl_mem b, cl_mem S, cl_mem o)
+{
+  if (T <= 64 || cl->is_cpu || !d7cl_wkv7_chunked (cl, nseq, T, H, r, w, k, v, a_, b, S, o))
+    d7cl_wkv7_recurrent (cl, nseq, T, H, r, w, k, v, a_, b, S, o);
 }
 
 void

@@ -40,9 +40,15 @@ void d7cl_activation (D7Cl *cl, size_t n, cl_mem x, int act, float alpha);
 void d7cl_transpose (D7Cl *cl, int B, int rows, int cols, cl_mem x, cl_mem y);
 void d7cl_copy_into (D7Cl *cl, int B, size_t n, cl_mem x, size_t x_bstride, cl_mem y,
                      size_t y_off, size_t y_bstride);
-/* nseq sequences of T tokens [nseq][T][H*N]; S [nseq][H][N][N] or NULL */
+/* nseq sequences of T tokens [nseq][T][H*N]; S [nseq][H][N][N] or NULL.
+ * d7cl_wkv7 picks the form; the chunked one returns FALSE (and does nothing)
+ * for head sizes its kernels are not built for. */
 void d7cl_wkv7 (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem k, cl_mem v,
                 cl_mem a, cl_mem b, cl_mem S, cl_mem o);
+void d7cl_wkv7_recurrent (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem k,
+                          cl_mem v, cl_mem a, cl_mem b, cl_mem S, cl_mem o);
+gboolean d7cl_wkv7_chunked (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem k,
+                            cl_mem v, cl_mem a, cl_mem b, cl_mem S, cl_mem o);
 void d7cl_guide_x0 (D7Cl *cl, size_t n, cl_mem eps, gboolean guided, float g, cl_mem x,
                     float c1, float c2, cl_mem x0);
 void d7cl_sampler_step (D7Cl *cl, size_t n, int kind, cl_mem x, cl_mem x0, cl_mem prev,

@@ -30,12 +30,15 @@ typedef struct {
   char *spec;                   /* what the caller asked for */
   int head_n;                   /* the program was built for this head size */
   int compute_units;
+  gboolean is_cpu;              /* a CPU device (PoCL): no chunked WKV, it only adds work */
   int tile;                     /* GEMM/conv tile: 0 chooses per launch, or 32 / 64 */
   struct {
     cl_kernel gemm, gemm32, conv3, conv1, conv3_32, conv1_32, group_norm, layer_norm, key_update, head_out, shift_mix,
               lerp, transpose, activation, copy_into, wkv7, guide_x0, sampler_step,
               mask_blend;
   } k;
+  /* the chunked WKV-7 kernels, NULL for head sizes they are not built for */
+  cl_kernel wkv7_prep, wkv7_state, wkv7_out;
   GHashTable *weights;          /* host pointer -> cl_mem (uploaded once) */
   GArray *scratch;              /* D7ClScratch */
   size_t bytes_now, bytes_peak; /* device memory of our buffers (benchmarks) */

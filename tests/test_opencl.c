@@ -199,9 +199,9 @@ test_norms (D7Cl *cl)
 }
 
 static void
-test_wkv (D7Cl *cl)
+test_wkv (D7Cl *cl, int T)
 {
-  int N = cl->head_n, H = 2, nseq = 2, T = 70, D = H * N;
+  int N = cl->head_n, H = 2, nseq = 2, D = H * N;
   size_t n = (size_t) nseq * T * D, ns = (size_t) nseq * H * N * N;
   float *r = randv (n, -1, 1), *w = randv (n, -2.5, -0.01), *k = randv (n, -1, 1);
   float *v = randv (n, -1, 1), *kk = randv (n, -1, 1), *lr = randv (n, 0, 1);
@@ -228,16 +228,27 @@ test_wkv (D7Cl *cl)
   const float *h[6] = { r, w, k, v, a, b };
   for (int i = 0; i < 6; i++)
     d[i] = d7cl_upload (cl, h[i], n);
-  cl_mem Sd = d7cl_upload (cl, S0, ns), od = d7cl_tmp (cl, n);
-  d7cl_wkv7 (cl, nseq, T, H, d[0], d[1], d[2], d[3], d[4], d[5], Sd, od);
-  float *got = readback (cl, od, n), *gotS = readback (cl, Sd, ns);
-  close_to (got, want, n, TOL, "wkv7 recurrent: outputs (2 sequences x 2 heads, T 70)");
-  close_to (gotS, S, ns, TOL, "wkv7 recurrent: final state");
+  for (int form = 0; form < 2; form++) {
+    const char *name = form ? "chunked" : "recurrent";
+    cl_mem Sd = d7cl_upload (cl, S0, ns), od = d7cl_tmp (cl, n);
+    if (form == 0)
+      d7cl_wkv7_recurrent (cl, nseq, T, H, d[0], d[1], d[2], d[3], d[4], d[5], Sd, od);
+    else
+      expect (d7cl_wkv7_chunked (cl, nseq, T, H, d[0], d[1], d[2], d[3], d[4], d[5], Sd, od),
+              "wkv7 chunked: built for this head size", NULL);
+    float *got = readback (cl, od, n), *gotS = readback (cl, Sd, ns);
+    char what[96];
+    snprintf (what, sizeof what, "wkv7 %s: outputs (2 sequences x 2 heads, T %d)", name, T);
+    close_to (got, want, n, TOL, what);
+    snprintf (what, sizeof what, "wkv7 %s: final state", name);
+    close_to (gotS, S, ns, TOL, what);
+    d7cl_mem_free (cl, Sd); d7cl_release (cl, od);
+    g_free (got); g_free (gotS);
+  }
   for (int i = 0; i < 6; i++)
     d7cl_mem_free (cl, d[i]);
-  d7cl_mem_free (cl, Sd); d7cl_release (cl, od);
   g_free (r); g_free (w); g_free (k); g_free (v); g_free (kk); g_free (lr); g_free (a); g_free (b);
-  g_free (S0); g_free (S); g_free (want); g_free (got); g_free (gotS);
+  g_free (S0); g_free (S); g_free (want);
 }
 
 /* the text-free layers of the tiny model: time-mix (its key update, WKV,
@@ -503,7 +514,8 @@ main (int argc, char **argv)
   cl->tile = 0;
   test_norms (cl);
   d7cl_forget_weights (cl);
-  test_wkv (cl);
+  test_wkv (cl, 70);    /* 4 chunks and a partial one */
+  test_wkv (cl, 300);   /* 19 chunks through the state pass */
   test_layers (cl, m);
   test_unet (cl, m, "tiny state mode");
   expect (!d7cl_failed (cl), "no OpenCL error in the kernel tests", cl->err_where);
