@@ -22,7 +22,10 @@ from dir7.export import load_model, save_model
 m = load_model('data/models/dir7-default.safetensors'); m.cfg.text.max_len = 1024
 save_model(m, '$DIR7_BENCH_MODEL')"
 timeout 150 $C/bench-opencl generate $DIR7_BENCH_MODEL | tee "$OUT/generate-opencl.jsonl"
-timeout 200 python3 bench/bench_gpu.py generate 2>"$OUT/generate-torch.err" | tee "$OUT/generate-torch.jsonl"
+# ablation (not in the main tables): 64-tiles everywhere; and where the time goes
+DIR7_CL_TILE=64 timeout 40 $C/bench-opencl generate $DIR7_BENCH_MODEL --quick | tee "$OUT/ablation-tile64.txt"
+DIR7_CL_PROFILE=1 timeout 40 $C/bench-opencl generate $DIR7_BENCH_MODEL --quick > "$OUT/profile-opencl.jsonl"
+timeout 170 python3 bench/bench_gpu.py generate 2>"$OUT/generate-torch.err" | tee "$OUT/generate-torch.jsonl"
 # last: Triton compiles (and autotunes) each shape
-timeout 200 python3 bench/bench_gpu.py wkv 2>"$OUT/wkv-fla.err" | tee "$OUT/wkv-fla.jsonl"
+timeout 150 python3 bench/bench_gpu.py wkv 2>"$OUT/wkv-fla.err" | tee "$OUT/wkv-fla.jsonl"
 tail -n 5 "$OUT"/*.err

@@ -289,7 +289,7 @@ d7cl_wkv7_chunked (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem 
   launch (&a, 1, &g, &l, "wkv7_chunk_prep");
   Args s = { cl, cl->wkv7_state, 0 };
   INT (&s, nch); MEM (&s, G); MEM (&s, F); MEM (&s, S ? S : G); INT (&s, S != NULL); MEM (&s, Sc);
-  g = (size_t) nsh * l;
+  g = (size_t) nsh * (N / 16) * l;          /* WKV_SR rows a work-group */
   launch (&s, 1, &g, &l, "wkv7_chunk_state");
   Args u = { cl, cl->wkv7_out, 0 };
   INT (&u, T); INT (&u, H); MEM (&u, r); MEM (&u, w); MEM (&u, k); MEM (&u, v); MEM (&u, b);

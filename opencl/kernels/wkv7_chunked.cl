@@ -130,48 +130,57 @@ void wkv7_chunk_prep (int T, int H, __global const float *w, __global const floa
   }
 }
 
-/* The sequential part: S_{c+1} = S_c G_c + F_c for one sequence and head.
- * Work-item (i0, j) owns entries (i0 + RP q, j) of S, G's column j in
- * registers. Sc[c] is the state entering chunk c; S is read (has_state) and
- * gets the final state. */
-#define RP (256 / HEAD_N)
-#define QN (HEAD_N * HEAD_N / 256)
+/* The sequential part: S_{c+1} = S_c G_c + F_c. Rows of S are independent
+ * (row i' = row i G + F row i), so each work-group takes WKV_SR rows of one
+ * sequence and head: HEAD_N / WKV_SR groups per head run side by side.
+ * Work-item (i0, j) owns entries (i0 + RP q, j), G's column j in registers;
+ * the rows sit in local memory for the broadcast reads of S[i][m], four at a
+ * time. Sc[c] is the state entering chunk c; S is read (has_state) and gets
+ * the final state. */
+#define WKV_SR 16                        /* rows per work-group */
+#define RP (256 / HEAD_N)                /* rows in one pass of the work-group */
+#define QN (WKV_SR / RP)                 /* entries per work-item */
+#define LDS (HEAD_N + 4)                 /* keeps rows 16-byte aligned */
 
 __kernel __attribute__((reqd_work_group_size(256, 1, 1)))
 void wkv7_chunk_state (int nch, __global const float *G, __global const float *F,
                        __global float *S, int has_state, __global float *Sc)
 {
-  __local float lS[HEAD_N * LDN];
-  int sh = get_group_id (0), lid = get_local_id (0), i0 = lid / HEAD_N, j = lid % HEAD_N;
+  __local float lS[WKV_SR * LDS];
+  int nblk = HEAD_N / WKV_SR, sh = get_group_id (0) / nblk, r0 = get_group_id (0) % nblk * WKV_SR;
+  int lid = get_local_id (0), i0 = lid / HEAD_N, j = lid % HEAD_N;
   __global float *Sh = S + (size_t) sh * HEAD_N * HEAD_N;
   float s[QN], g[HEAD_N];
   for (int q = 0; q < QN; q++) {
     int i = i0 + RP * q;
-    s[q] = has_state ? Sh[i * HEAD_N + j] : 0.f;
-    lS[i * LDN + j] = s[q];
+    s[q] = has_state ? Sh[(r0 + i) * HEAD_N + j] : 0.f;
+    lS[i * LDS + j] = s[q];
   }
   barrier (CLK_LOCAL_MEM_FENCE);
   for (int c = 0; c < nch; c++) {
     size_t cidx = (size_t) sh * nch + c;
     __global const float *Gc = G + cidx * HEAD_N * HEAD_N, *Fc = F + cidx * HEAD_N * HEAD_N;
+    __global float *Scc = Sc + cidx * HEAD_N * HEAD_N;
     for (int m = 0; m < HEAD_N; m++)
       g[m] = Gc[m * HEAD_N + j];
     for (int q = 0; q < QN; q++) {
       int i = i0 + RP * q;
-      Sc[cidx * HEAD_N * HEAD_N + i * HEAD_N + j] = s[q];
-      float acc = Fc[i * HEAD_N + j];
-      for (int m = 0; m < HEAD_N; m++)
-        acc = fma (lS[i * LDN + m], g[m], acc);
+      Scc[(r0 + i) * HEAD_N + j] = s[q];
+      float acc = Fc[(r0 + i) * HEAD_N + j];
+      for (int m = 0; m < HEAD_N; m += 4) {
+        float4 x = vload4 (0, lS + i * LDS + m);
+        acc = fma (x.s0, g[m], fma (x.s1, g[m + 1], fma (x.s2, g[m + 2], fma (x.s3, g[m + 3], acc))));
+      }
       s[q] = acc;
     }
     barrier (CLK_LOCAL_MEM_FENCE);
     for (int q = 0; q < QN; q++)
-      lS[(i0 + RP * q) * LDN + j] = s[q];
+      lS[(i0 + RP * q) * LDS + j] = s[q];
     barrier (CLK_LOCAL_MEM_FENCE);
   }
   if (has_state)
     for (int q = 0; q < QN; q++)
-      Sh[(i0 + RP * q) * HEAD_N + j] = s[q];
+      Sh[(r0 + i0 + RP * q) * HEAD_N + j] = s[q];
 }
 
 /* Outputs of every chunk from the state entering it. Work-item (t0, i) owns
