@@ -34,7 +34,7 @@ def main():
     c_times, t_times = [], []
     for _ in range(args.repeat):
         t0 = time.perf_counter()
-        subprocess.run([args.dir7, "generate", "red apple", "--model", args.model, "--steps", str(args.steps),
+        subprocess.run([args.dir7, "generate", "red apple", "--model", args.model, "--device", "cpu", "--steps", str(args.steps),
                         "--seed", "1", "--quiet", "-o", "/tmp/dir7-bench.png"], check=True, env=env)
         c_times.append(time.perf_counter() - t0)
         t0 = time.perf_counter()

@@ -293,6 +293,7 @@ cmd_generate (const char *cmd, Options *o, GOptionContext *ctx)
 int
 main (int argc, char **argv)
 {
+  dir7_process_init ();
   Options o = { .steps = 20, .guidance = 5.0, .strength = -1, .output = NULL };
   GOptionEntry entries[] = {
     { "prompt", 'p', 0, G_OPTION_ARG_FILENAME, &o.prompt, "The prompt (UTF-8, any language)", "TEXT" },

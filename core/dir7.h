@@ -78,6 +78,10 @@ float      *dir7_generate_ex (Dir7Model *model, const Dir7GenerateParams *params
  * NULL-terminated (g_strfreev() it); NULL with an error when there are none
  * or this build has no OpenCL. */
 char      **dir7_list_devices (GError **error);
+/* Once, early in a program that generates (the CLI, the plug-in): keeps
+ * freed buffers in the process instead of handing them back to the kernel
+ * (glibc; nothing elsewhere). Process-wide, so the library never calls it. */
+void        dir7_process_init (void);
 
 G_END_DECLS
 

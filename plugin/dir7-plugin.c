@@ -47,6 +47,7 @@ run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
   GimpDrawable *drawable = n == 1 ? drawables[0] : NULL;
 
   gegl_init (NULL, NULL);
+  dir7_process_init ();
   if (mode != PLUG_GENERATE && n != 1) {
     g_set_error (&error, GIMP_PLUG_IN_ERROR, 0,
                  _("Procedure '%s' works on exactly one layer."),
