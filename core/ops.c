@@ -38,21 +38,12 @@ max_threads (void)
 #endif
 }
 
-static int
-thread_id (void)
-{
-#ifdef _OPENMP
-  return omp_get_thread_num ();
-#else
-  return 0;
-#endif
-}
-
 static int imin (int a, int b) { return a < b ? a : b; }
 
 /* ------------------------------------------------------------------ GEMM */
 
-#define MR 6      /* register tile rows: 6 x 16 is 12 AVX2 accumulators */
+#define MR 12     /* register tile rows: 12 x 16 is 12 AVX-512 accumulators (AVX2 and
+                     the portable kernel do it as two 6-row halves) */
 #define NR 16     /* register tile columns */
 #define KC 256    /* depth of a block: a KC x NR piece of a B strip sits in L1 */
 #define MC 96     /* rows of A packed per task: MC x KC (96 KiB) sits in L2 */
@@ -62,31 +53,32 @@ static int imin (int a, int b) { return a < b ? a : b; }
 typedef void (*kernel_fn) (int kc, const float *a, const float *b, float *c,
                            int ldc, int add);
 
-/* Portable tile, in two 8-column halves: 6 x 8 accumulators fit in the 16
- * SSE registers of baseline x86-64 (and NEON), where a 6 x 16 array would be
+/* Portable tile, in 6-row x 8-column pieces: 6 x 8 accumulators fit in the
+ * 16 SSE registers of baseline x86-64 (and NEON), where a whole tile would be
  * spilled; it also keeps GCC -O3 from vectorising along k instead of j. */
 static void
 kernel_c (int kc, const float *a0, const float *b0, float *c, int ldc, int add)
 {
-  for (int h = 0; h < NR; h += 8) {
-    float acc[MR][8] = { { 0 } };
-    const float *a = a0, *b = b0 + h;
-    for (int k = 0; k < kc; k++, a += MR, b += NR)
-      for (int r = 0; r < MR; r++)
+  for (int r0 = 0; r0 < MR; r0 += 6)
+    for (int h = 0; h < NR; h += 8) {
+      float acc[6][8] = { { 0 } };
+      const float *a = a0 + r0, *b = b0 + h;
+      for (int k = 0; k < kc; k++, a += MR, b += NR)
+        for (int r = 0; r < 6; r++)
+          for (int j = 0; j < 8; j++)
+            acc[r][j] += a[r] * b[j];
+      for (int r = 0; r < 6; r++) {
+        float *cr = c + (size_t) (r0 + r) * ldc + h;
         for (int j = 0; j < 8; j++)
-          acc[r][j] += a[r] * b[j];
-    for (int r = 0; r < MR; r++) {
-      float *cr = c + (size_t) r * ldc + h;
-      for (int j = 0; j < 8; j++)
-        cr[j] = add ? cr[j] + acc[r][j] : acc[r][j];
+          cr[j] = add ? cr[j] + acc[r][j] : acc[r][j];
+      }
     }
-  }
 }
 
 #ifdef D7_X86
-/* the same tile with the accumulators pinned in 12 ymm registers */
-__attribute__ ((target ("avx2,fma"))) static void
-kernel_avx2 (int kc, const float *a, const float *b, float *c, int ldc, int add)
+/* six rows of the tile with the accumulators pinned in 12 ymm registers */
+__attribute__ ((target ("avx2,fma"))) static inline void
+avx2_6_rows (int kc, const float *a, const float *b, float *c, int ldc, int add)
 {
   __m256 c00 = _mm256_setzero_ps (), c01 = c00, c10 = c00, c11 = c00,
          c20 = c00, c21 = c00, c30 = c00, c31 = c00,
@@ -111,21 +103,49 @@ kernel_avx2 (int kc, const float *a, const float *b, float *c, int ldc, int add)
   STORE (0) STORE (1) STORE (2) STORE (3) STORE (4) STORE (5)
 #undef STORE
 }
+
+__attribute__ ((target ("avx2,fma"))) static void
+kernel_avx2 (int kc, const float *a, const float *b, float *c, int ldc, int add)
+{
+  avx2_6_rows (kc, a, b, c, ldc, add);
+  avx2_6_rows (kc, a + 6, b, c + (size_t) 6 * ldc, ldc, add);
+}
+
+/* the whole tile in 12 zmm accumulators, one 16-wide row of B per k; the
+ * broadcasts of A fold into the FMAs as memory operands */
+__attribute__ ((target ("avx512f"))) static void
+kernel_avx512 (int kc, const float *a, const float *b, float *c, int ldc, int add)
+{
+  __m512 acc[MR];
+  for (int r = 0; r < MR; r++)
+    acc[r] = _mm512_setzero_ps ();
+  for (int k = 0; k < kc; k++, a += MR, b += NR) {
+    __m512 bk = _mm512_loadu_ps (b);
+    for (int r = 0; r < MR; r++)
+      acc[r] = _mm512_fmadd_ps (_mm512_set1_ps (a[r]), bk, acc[r]);
+  }
+  for (int r = 0; r < MR; r++) {
+    float *p = c + (size_t) r * ldc;
+    _mm512_storeu_ps (p, add ? _mm512_add_ps (acc[r], _mm512_loadu_ps (p)) : acc[r]);
+  }
+}
 #endif
 
-static int use_simd = 1;
+static int use_simd = 2;
 
 void
-d7_gemm_use_simd (int enable)
+d7_gemm_use_simd (int level)
 {
-  use_simd = enable;
+  use_simd = level;
 }
 
 static kernel_fn
 pick_kernel (void)
 {
 #ifdef D7_X86
-  if (use_simd && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+  if (use_simd >= 2 && __builtin_cpu_supports ("avx512f"))
+    return kernel_avx512;
+  if (use_simd >= 1 && __builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
     return kernel_avx2;
 #endif
   return kernel_c;
@@ -237,6 +257,76 @@ alloc_floats (size_t n)
   return aligned_alloc (64, bytes ? bytes : 64);
 }
 
+/* A packed once for all tasks: block (ib, kb) of MC x KC at
+ * Ap[(ib * nkb + kb) * mcb * kcb] as MR-row panels */
+static void
+pack_a_all (const float *A, int lda, int M, int K, float *Ap, int big)
+{
+  int n_ic = (M + MC - 1) / MC, nkb = (K + KC - 1) / KC;
+  int kcb = imin (K, KC), mcb = imin ((M + MR - 1) / MR * MR, MC);
+  (void) big;
+  PARALLEL_FOR (big)
+  for (int b = 0; b < n_ic * nkb; b++) {
+    int i0 = b / nkb * MC, k0 = b % nkb * KC;
+    pack_a_block (A, lda, i0, imin (MC, M - i0), k0, imin (KC, K - k0),
+                  Ap + (size_t) b * mcb * kcb);
+  }
+}
+
+static float *
+alloc_a_panels (int M, int K)
+{
+  size_t blocks = (size_t) ((M + MC - 1) / MC) * ((K + KC - 1) / KC);
+  return alloc_floats (blocks * imin ((M + MR - 1) / MR * MR, MC) * imin (K, KC));
+}
+
+/* C[:, 0:nc] (=|+=) A * Bp for one column block whose strips are packed
+ * (Bp[s][K][NR]), A packed by pack_a_all. */
+static void
+gemm_block (kernel_fn kern, int M, int nc, int K, const float *Ap, const float *Bp,
+            float *C, int ldc, int accumulate, int nt, int big)
+{
+  int strips = (nc + NR - 1) / NR, n_ic = (M + MC - 1) / MC, nkb = (K + KC - 1) / KC;
+  int kcb = imin (K, KC), mcb = imin ((M + MR - 1) / MR * MR, MC);
+  (void) big;   /* unused without OpenMP */
+  /* a task is a block of MC rows x a group of strips. Few row blocks
+   * (small M): split the columns too, so every thread gets work, but keep
+   * >= 4 strips a task. Dynamic schedule: a thread that gets the CPU to
+   * itself takes the tasks of one that does not. */
+  int groups = imin ((4 * nt + n_ic - 1) / n_ic, (strips + 3) / 4);
+  if (groups < 1)
+    groups = 1;
+  int per_group = (strips + groups - 1) / groups;
+  PRAGMA (omp parallel for schedule (dynamic) if (big))
+  for (int t = 0; t < n_ic * groups; t++) {
+    int ib = t / groups, i0 = ib * MC, mc = imin (MC, M - i0);
+    int s0 = t % groups * per_group, s1 = imin (strips, s0 + per_group);
+    for (int kb = 0; kb < nkb; kb++) {
+      int k0 = kb * KC, kc = imin (KC, K - k0), add = accumulate || k0 > 0;
+      const float *ap = Ap + (size_t) (ib * nkb + kb) * mcb * kcb;   /* in L2 */
+      for (int s = s0; s < s1; s++) {
+        int jj = s * NR, nr = imin (NR, nc - jj);
+        const float *bp = Bp + (size_t) s * NR * K + (size_t) k0 * NR;   /* in L1 */
+        for (int i = 0; i < mc; i += MR) {
+          int mr = imin (MR, mc - i);
+          float *c = C + (size_t) (i0 + i) * ldc + jj;
+          const float *a = ap + (size_t) i * kc;
+          if (mr == MR && nr == NR) {
+            kern (kc, a, bp, c, ldc, add);
+          } else {   /* edge tile: compute in full, write back the part */
+            float tile[MR * NR];
+            kern (kc, a, bp, tile, NR, 0);
+            for (int r = 0; r < mr; r++)
+              for (int j = 0; j < nr; j++)
+                c[(size_t) r * ldc + j] = add ? c[(size_t) r * ldc + j] + tile[r * NR + j]
+                                              : tile[r * NR + j];
+          }
+        }
+      }
+    }
+  }
+}
+
 void
 d7_gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb,
          int trans_b, float *C, int ldc, int accumulate)
@@ -261,9 +351,8 @@ d7_gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb,
    * per K block: on a busy machine every barrier can wait a time slice */
   size_t fit = NC_BYTES / sizeof (float) / (size_t) K / NR * NR;
   int ncb = fit < NR ? NR : fit < (size_t) N ? (int) fit : N;
-  int kcb = imin (K, KC), mcb = imin ((M + MR - 1) / MR * MR, MC);
   float *Bp = alloc_floats ((size_t) (ncb + NR - 1) / NR * NR * K);
-  float *Ap = alloc_floats ((size_t) nt * mcb * kcb);
+  float *Ap = alloc_a_panels (M, K);
   if (!Bp || !Ap) {
     free (Bp);
     free (Ap);
@@ -271,54 +360,14 @@ d7_gemm (int M, int N, int K, const float *A, int lda, const float *B, int ldb,
     return;
   }
   int big = (double) M * N * K >= 64.0 * 64 * 64;   /* else one thread */
-  (void) big;   /* unused without OpenMP */
-  int n_ic = (M + MC - 1) / MC;
+  pack_a_all (A, lda, M, K, Ap, big);
   for (int j0 = 0; j0 < N; j0 += ncb) {
     int nc = imin (ncb, N - j0), strips = (nc + NR - 1) / NR;
-
     PARALLEL_FOR (big)
     for (int s = 0; s < strips; s++)
       pack_b_strip (B, ldb, trans_b, 0, K, j0 + s * NR, imin (NR, nc - s * NR),
                     Bp + (size_t) s * NR * K);
-
-    /* a task is a block of MC rows x a group of strips. Few row blocks
-     * (small M): split the columns too, so every thread gets work, but keep
-     * >= 4 strips a task so that repacking A stays cheap. Dynamic schedule:
-     * a thread that gets the CPU to itself takes the tasks of one that
-     * does not. */
-    int groups = imin ((4 * nt + n_ic - 1) / n_ic, (strips + 3) / 4);
-    if (groups < 1)
-      groups = 1;
-    int per_group = (strips + groups - 1) / groups;
-    PRAGMA (omp parallel for schedule (dynamic) if (big))
-    for (int t = 0; t < n_ic * groups; t++) {
-      int i0 = t / groups * MC, mc = imin (MC, M - i0);
-      int s0 = t % groups * per_group, s1 = imin (strips, s0 + per_group);
-      float *ap = Ap + (size_t) thread_id () * mcb * kcb;
-      for (int k0 = 0; k0 < K; k0 += KC) {
-        int kc = imin (KC, K - k0), add = accumulate || k0 > 0;
-        pack_a_block (A, lda, i0, mc, k0, kc, ap);   /* stays in L2 */
-        for (int s = s0; s < s1; s++) {
-          int jj = j0 + s * NR, nr = imin (NR, N - jj);
-          const float *bp = Bp + (size_t) s * NR * K + (size_t) k0 * NR;   /* in L1 */
-          for (int i = 0; i < mc; i += MR) {
-            int mr = imin (MR, mc - i);
-            float *c = C + (size_t) (i0 + i) * ldc + jj;
-            const float *a = ap + (size_t) i * kc;
-            if (mr == MR && nr == NR) {
-              kern (kc, a, bp, c, ldc, add);
-            } else {   /* edge tile: compute in full, write back the part */
-              float tile[MR * NR];
-              kern (kc, a, bp, tile, NR, 0);
-              for (int r = 0; r < mr; r++)
-                for (int j = 0; j < nr; j++)
-                  c[(size_t) r * ldc + j] = add ? c[(size_t) r * ldc + j] + tile[r * NR + j]
-                                                : tile[r * NR + j];
-            }
-          }
-        }
-      }
-    }
+    gemm_block (kern, M, nc, K, Ap, Bp, C + j0, ldc, accumulate, nt, big);
   }
   free (Bp);
   free (Ap);
@@ -364,39 +413,47 @@ conv2d_direct (const float *x, int cin, int h, int w, const float *W, int cout, 
 }
 
 /* cols[r][p - p0] for rows r = (ci, ky, kx) and output pixels p in [p0, p0+np) */
+/* The im2col matrix of output pixels p0 .. p0+np, rows (ci, ky, kx), written
+ * straight in the GEMM's packed strip layout Bp[np / NR][rows][NR] (no
+ * separate packing pass), one strip of NR pixels at a time so the writes are
+ * sequential; the last strip's columns past np are zeros. */
 static void
-im2col (const float *x, int cin, int h, int w, int k, int stride, int pad, int ow,
-        size_t p0, int np, float *cols)
+im2col_packed (const float *x, int cin, int h, int w, int k, int stride, int pad, int ow,
+               size_t p0, int np, float *Bp)
 {
-  int rows = cin * k * k;
+  int rows = cin * k * k, strips = (np + NR - 1) / NR;
   PARALLEL_FOR ((size_t) rows * np > 65536)
-  for (int r = 0; r < rows; r++) {
-    int ci = r / (k * k), ky = r / k % k, kx = r % k;
-    const float *xc = x + (size_t) ci * h * w;
-    float *dst = cols + (size_t) r * np;
-    /* one output row (or the part of it inside the band) at a time: the
-     * in-bounds middle is a contiguous copy when stride is 1 */
-    for (size_t p = p0, end = p0 + (size_t) np; p < end;) {
-      int oy = (int) (p / ow), ox0 = (int) (p % ow);
-      int ox1 = (int) MIN ((size_t) ow, ox0 + (end - p));
-      int iy = oy * stride - pad + ky;
-      float *d = dst + (p - p0);
-      if (iy < 0 || iy >= h) {
-        memset (d, 0, sizeof (float) * (ox1 - ox0));
-      } else {
-        const float *src = xc + (size_t) iy * w;
-        for (int ox = ox0; ox < ox1; ox++) {
-          int ix = ox * stride - pad + kx;
-          if (stride == 1 && ix >= 0 && ix < w) {   /* contiguous run to the right edge */
-            int run = MIN (ox1 - ox, w - ix);
-            memcpy (d + (ox - ox0), src + ix, sizeof (float) * run);
-            ox += run - 1;
-          } else {
-            d[ox - ox0] = (ix >= 0 && ix < w) ? src[ix] : 0.f;
+  for (int s = 0; s < strips; s++) {
+    int n = imin (NR, np - s * NR), iy0[NR], ix0[NR];
+    for (int c = 0; c < n; c++) {
+      size_t p = p0 + (size_t) s * NR + c;
+      iy0[c] = (int) (p / ow) * stride - pad;
+      ix0[c] = (int) (p % ow) * stride - pad;
+    }
+    /* the usual case: a full strip inside one output row, stride 1, so each
+     * (ci, ky, kx) row is one input row's run of NR values or zeros */
+    int one_row = n == NR && stride == 1 && iy0[0] == iy0[NR - 1];
+    float *d = Bp + (size_t) s * rows * NR;
+    for (int ci = 0; ci < cin; ci++) {
+      const float *xc = x + (size_t) ci * h * w;
+      for (int ky = 0; ky < k; ky++)
+        for (int kx = 0; kx < k; kx++, d += NR) {
+          int iy = iy0[0] + ky, ix = ix0[0] + kx;
+          if (one_row && (iy < 0 || iy >= h)) {
+            memset (d, 0, sizeof (float) * NR);
+            continue;
           }
+          if (one_row && ix >= 0 && ix + NR <= w) {
+            memcpy (d, xc + (size_t) iy * w + ix, sizeof (float) * NR);
+            continue;
+          }
+          for (int c = 0; c < n; c++) {
+            int iy = iy0[c] + ky, ix = ix0[c] + kx;
+            d[c] = (iy >= 0 && iy < h && ix >= 0 && ix < w) ? xc[(size_t) iy * w + ix] : 0.f;
+          }
+          for (int c = n; c < NR; c++)
+            d[c] = 0.f;
         }
-      }
-      p += (size_t) (ox1 - ox0);
     }
   }
 }
@@ -420,24 +477,32 @@ d7_conv2d (const float *x, int cin, int h, int w, const float *W, const float *b
     d7_gemm (cout, (int) npix, cin, W, cin, x, (int) npix, 0, y, (int) npix, 1);
     return;
   }
-  /* im2col a band of output pixels at a time: bounds the scratch to ~8 MiB
-   * and keeps it in cache while the GEMM reads it */
+  /* im2col a band of output pixels at a time, packed for the GEMM: bounds
+   * the scratch to ~8 MiB and keeps it in cache while the GEMM reads it */
   int rows = cin * k * k;
   size_t band = ((size_t) 8 << 20) / sizeof (float) / (size_t) rows;
   band = band < 256 ? 256 : band / 64 * 64;
   if (band > npix)
     band = npix;
-  float *cols = malloc (sizeof (float) * (size_t) rows * band);
-  if (!cols) {
+  int nt = max_threads ();
+  float *Bp = alloc_floats ((size_t) rows * ((band + NR - 1) / NR * NR));
+  float *Ap = alloc_a_panels (cout, rows);
+  if (!Bp || !Ap) {
+    free (Bp);
+    free (Ap);
     conv2d_direct (x, cin, h, w, W, cout, k, stride, pad, oh, ow, y);
     return;
   }
+  kernel_fn kern = pick_kernel ();
+  pack_a_all (W, rows, cout, rows, Ap, (double) cout * rows >= 64.0 * 64);
   for (size_t p0 = 0; p0 < npix; p0 += band) {
     int np = (int) (npix - p0 < band ? npix - p0 : band);
-    im2col (x, cin, h, w, k, stride, pad, ow, p0, np, cols);
-    d7_gemm (cout, np, rows, W, rows, cols, np, 0, y + p0, (int) npix, 1);
+    im2col_packed (x, cin, h, w, k, stride, pad, ow, p0, np, Bp);
+    gemm_block (kern, cout, np, rows, Ap, Bp, y + p0, (int) npix, 1, nt,
+                (double) cout * np * rows >= 64.0 * 64 * 64);
   }
-  free (cols);
+  free (Bp);
+  free (Ap);
 }
 
 /* ------------------------------------------------------------------ norms */

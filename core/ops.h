@@ -13,7 +13,8 @@ void d7_gemm (int M, int N, int K, const float *A, int lda, const float *B,
 /* For tests: 0 makes d7_gemm use its portable C micro-kernel even where a
  * SIMD one (AVX2+FMA, picked at run time) exists; 1, the default, allows it.
  * Not thread-safe: call it while no d7_gemm is running. */
-void d7_gemm_use_simd (int enable);
+/* 0: the portable micro-kernel, 1: up to AVX2, 2: the best the CPU has (default) */
+void d7_gemm_use_simd (int level);
 
 /* y[T,out] = x[T,in] W^T + bias; W is PyTorch's [out,in]; bias may be NULL. */
 void d7_linear (const float *x, int T, int in, const float *W,

@@ -453,7 +453,13 @@ main (void)
         for (int f = 0; f < 4; f++, idx++)
           test_gemm (sz2[a], sz2[b], sz2[c], f & 1, f >> 1, (idx & 1) * 3, " portable");
   test_gemm (300, 2100, 520, 1, 1, 5, " portable");
+  /* and AVX2 where AVX-512 would be picked */
   d7_gemm_use_simd (1);
+  for (int a = 0; a < 3; a++)
+    for (int f = 0; f < 4; f++, idx++)
+      test_gemm (sz2[a], sz2[2 - a], 129, f & 1, f >> 1, (idx & 1) * 3, " avx2");
+  test_gemm (300, 2100, 520, 1, 1, 5, " avx2");
+  d7_gemm_use_simd (2);
   test_gemm_empty ();
   test_checker ();
 
@@ -478,6 +484,10 @@ main (void)
   test_conv (33, 17, 24, 20, 1, 1, 0, 1);  /* the no-im2col path */
   test_conv (64, 9, 64, 64, 3, 1, 1, 1);   /* im2col in several pixel bands */
   test_conv (32, 40, 31, 33, 3, 2, 1, 0);
+  /* packed im2col: 16-pixel strips that straddle output rows, and runs
+   * clipped at both edges, beside the whole-row fast path */
+  test_conv (5, 6, 10, 24, 3, 1, 1, 1);
+  test_conv (3, 4, 9, 40, 5, 1, 2, 0);
 
   test_group_norm (24, 37, 6, 1);
   test_group_norm (32, 64, 32, 1);
