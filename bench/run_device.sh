@@ -29,14 +29,17 @@ if [ "$part" = generate ]; then
   # the default model with its prompt cap raised to 1024 bytes (the text
   # encoder is recurrent: the cap is only a limit), for the prompt scaling
   export DIR7_BENCH_MODEL=/tmp/dir7-long-prompt.safetensors
+  # (stored as F16 like the shipped file, so the weights are the same bits)
   python3 -c "
-import sys; sys.path.insert(0, 'training')
+import sys, torch; sys.path.insert(0, 'training')
 from dir7.export import load_model, save_model
 m = load_model('data/models/dir7-default.safetensors'); m.cfg.text.max_len = 1024
-save_model(m, '$DIR7_BENCH_MODEL')"
+save_model(m, '$DIR7_BENCH_MODEL', dtype=torch.float16)"
   timeout 120 $C/bench-opencl generate $DIR7_BENCH_MODEL | tee "$OUT/generate-opencl.jsonl"
-  # ablation (not in the main tables): 64-tiles everywhere; where the time goes
+  # ablations (not in the main tables): 64-tiles everywhere; fp32 weight
+  # matrices (the default model stores F16, so fp16 is the default); where the time goes
   DIR7_CL_TILE=64 timeout 40 $C/bench-opencl generate $DIR7_BENCH_MODEL --quick | tee "$OUT/ablation-tile64.txt"
+  DIR7_CL_WEIGHTS=fp32 timeout 40 $C/bench-opencl generate $DIR7_BENCH_MODEL --quick | tee "$OUT/ablation-fp32-weights.txt"
   DIR7_CL_PROFILE=1 timeout 40 $C/bench-opencl generate $DIR7_BENCH_MODEL --quick > "$OUT/profile-opencl.jsonl"
   # eager first, then torch.compile (about 90 s to compile)
   timeout 360 python3 bench/bench_gpu.py generate 2>"$OUT/generate-torch.err" | tee "$OUT/generate-torch.jsonl"

@@ -52,7 +52,8 @@ d7cl_set_error (D7Cl *cl, GError **error)
 static const char *const kernel_names[] = {
   "gemm_nt", "gemm_nt_32", "conv2d_k3", "conv2d_k1", "conv2d_k3_32", "conv2d_k1_32", "group_norm", "layer_norm", "key_update", "head_out", "shift_mix",
   "lerp_to", "transpose", "activation", "copy_into", "wkv7_recurrent", "guide_x0",
-  "sampler_step", "mask_blend",
+  "sampler_step", "mask_blend", "to_half", "gemm_nt_h", "gemm_nt_32_h", "conv2d_k3_h",
+  "conv2d_k1_h", "conv2d_k3_32_h", "conv2d_k1_32_h",
 };
 
 D7Cl *
@@ -63,6 +64,9 @@ d7cl_new (const char *spec, int head_n, GError **error)
   cl->spec = g_strdup (spec);
   cl->head_n = head_n;
   cl->weights = g_hash_table_new (NULL, NULL);
+  cl->weights_h = g_hash_table_new (NULL, NULL);
+  /* fp32 weight matrices unless the caller decides (cl_generate.c does) */
+  cl->fp16 = FALSE;
   cl->scratch = g_array_new (FALSE, TRUE, sizeof (D7ClScratch));
   if (g_strcmp0 (g_getenv ("DIR7_CL_PROFILE"), "1") == 0)   /* benchmarks: slows every launch */
     cl->profile = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
@@ -141,6 +145,7 @@ d7cl_free (D7Cl *cl)
       clReleaseKernel (chunked[i]);
   d7cl_forget_weights (cl);
   g_hash_table_destroy (cl->weights);
+  g_hash_table_destroy (cl->weights_h);
   d7cl_scratch_free (cl);
   g_array_unref (cl->scratch);
   if (cl->program)
@@ -211,6 +216,34 @@ d7cl_weight (D7Cl *cl, const float *host, size_t n)
 }
 
 cl_mem
+d7cl_weight_matrix (D7Cl *cl, const float *host, size_t n)
+{
+  if (!cl->fp16)
+    return d7cl_weight (cl, host, n);
+  cl_mem m = g_hash_table_lookup (cl->weights_h, host);
+  if (m)
+    return m;
+  cl_mem f = d7cl_upload (cl, host, n);
+  m = create (cl, n * sizeof (cl_half), "fp16 weights");
+  if (f && m) {                 /* converted on the device: its own rounding */
+    cl_int ni = (cl_int) n;
+    size_t l = 256, g = (n + 255) / 256 * 256;
+    d7cl_check (cl, clSetKernelArg (cl->k.to_half, 0, sizeof ni, &ni), "clSetKernelArg");
+    d7cl_check (cl, clSetKernelArg (cl->k.to_half, 1, sizeof f, &f), "clSetKernelArg");
+    d7cl_check (cl, clSetKernelArg (cl->k.to_half, 2, sizeof m, &m), "clSetKernelArg");
+    if (!cl->err)
+      d7cl_check (cl, clEnqueueNDRangeKernel (cl->queue, cl->k.to_half, 1, NULL, &g, &l, 0,
+                                              NULL, NULL), "to_half");
+    g_hash_table_insert (cl->weights_h, (gpointer) host, m);
+  } else {
+    d7cl_mem_free (cl, m);
+    m = NULL;
+  }
+  d7cl_mem_free (cl, f);        /* OpenCL keeps it until the conversion has run */
+  return m;
+}
+
+cl_mem
 d7cl_weight_cat (D7Cl *cl, gconstpointer key, const float *const *host, int nm, int D)
 {
   cl_mem m = g_hash_table_lookup (cl->weights, key);
@@ -246,6 +279,10 @@ d7cl_forget_weights (D7Cl *cl)
   while (g_hash_table_iter_next (&it, &k, &v))
     d7cl_mem_free (cl, v);
   g_hash_table_remove_all (cl->weights);
+  g_hash_table_iter_init (&it, cl->weights_h);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    d7cl_mem_free (cl, v);
+  g_hash_table_remove_all (cl->weights_h);
 }
 
 void

@@ -224,6 +224,23 @@ run (D7Cl *cl, Dir7Model *m, const Dir7GenerateParams *p, GError **error)
   return out;
 }
 
+/* fp16 storage of the weight matrices loses nothing when the file stores
+ * them as F16 (the shipped model does): then it is the default.
+ * DIR7_CL_WEIGHTS=fp16 or fp32 overrides. */
+static gboolean
+weights_fp16 (const Dir7Model *m)
+{
+  const char *env = g_getenv ("DIR7_CL_WEIGHTS");
+  if (g_strcmp0 (env, "fp16") == 0 || g_strcmp0 (env, "fp32") == 0)
+    return g_str_equal (env, "fp16");
+  for (size_t i = 0; i < d7_safetensors_count (m->file); i++) {
+    const D7TensorInfo *t = d7_safetensors_nth (m->file, i);
+    if (t->ndim >= 2 && t->dtype != D7_DTYPE_F16)
+      return FALSE;
+  }
+  return TRUE;
+}
+
 float *
 d7cl_generate (Dir7Model *m, const Dir7GenerateParams *p, const char *spec, char **used,
                GError **error)
@@ -234,9 +251,12 @@ d7cl_generate (Dir7Model *m, const Dir7GenerateParams *p, const char *spec, char
     d7cl_free (cl);
     cl = m->cl = NULL;
   }
-  if (!cl && !(cl = m->cl = d7cl_new (spec, m->config.head_size, error))) {
-    g_mutex_unlock (&m->cl_lock);
-    return NULL;
+  if (!cl) {
+    if (!(cl = m->cl = d7cl_new (spec, m->config.head_size, error))) {
+      g_mutex_unlock (&m->cl_lock);
+      return NULL;
+    }
+    cl->fp16 = weights_fp16 (m);
   }
   if (used)
     *used = g_strdup (cl->name);

@@ -66,6 +66,13 @@ weight (D7Cl *cl, const float *w, size_t n)
   return w ? d7cl_weight (cl, w, n) : NULL;
 }
 
+/* GEMM/conv weight matrices: fp16 when the device state says so */
+static cl_mem
+matrix (D7Cl *cl, const float *w, size_t n)
+{
+  return w ? d7cl_weight_matrix (cl, w, n) : NULL;
+}
+
 /* 64-tiles unless they would leave most of the device idle: a 64x64 image
  * level at batch 2 is 128 work-groups, fewer than two per compute unit of a
  * big GPU, and 32-tiles give it 4x as many */
@@ -83,10 +90,11 @@ gemm_launch (D7Cl *cl, int M, int N, int K, int nz, int zdiv,
              cl_mem A, size_t aoff, int lda, int sa1, int sa2,
              cl_mem B, size_t boff, int ldb, int sb1, int sb2,
              cl_mem C, size_t coff, int ldc, int sc1, int sc2,
-             cl_mem bias, int act, float alpha, gboolean accumulate)
+             cl_mem bias, int act, float alpha, gboolean accumulate, gboolean half_b)
 {
   int t = tile_for (cl, M, N, nz);
-  Args a = { cl, t == 32 ? cl->k.gemm32 : cl->k.gemm, 0 };
+  Args a = { cl, half_b ? (t == 32 ? cl->k.gemm32_h : cl->k.gemm_h)
+                        : (t == 32 ? cl->k.gemm32 : cl->k.gemm), 0 };
   INT (&a, M); INT (&a, N); INT (&a, K);
   MEM (&a, A); INT (&a, aoff); INT (&a, lda); INT (&a, sa1); INT (&a, sa2);
   MEM (&a, B); INT (&a, boff); INT (&a, ldb); INT (&a, sb1); INT (&a, sb2);
@@ -103,7 +111,16 @@ d7cl_gemm (D7Cl *cl, int M, int N, int K, cl_mem A, size_t aoff, int lda,
            cl_mem bias, int act, float alpha, gboolean accumulate)
 {
   gemm_launch (cl, M, N, K, 1, 1, A, aoff, lda, 0, 0, B, boff, ldb, 0, 0, C, coff, ldc, 0, 0,
-               bias, act, alpha, accumulate);
+               bias, act, alpha, accumulate, FALSE);
+}
+
+/* y = x W^T with W a weight matrix from matrix() */
+static void
+gemm_weights (D7Cl *cl, int rows, int N, int K, cl_mem x, size_t xoff, cl_mem W, cl_mem y,
+              cl_mem bias, int act, float alpha, gboolean accumulate)
+{
+  gemm_launch (cl, rows, N, K, 1, 1, x, xoff, K, 0, 0, W, 0, K, 0, 0, y, 0, N, 0, 0,
+               bias, act, alpha, accumulate, cl->fp16);
 }
 
 void
@@ -112,16 +129,15 @@ d7cl_gemm_batched (D7Cl *cl, int M, int N, int K, int nz, int zdiv,
                    cl_mem C, int ldc, int sc1, int sc2)
 {
   gemm_launch (cl, M, N, K, nz, zdiv, A, 0, lda, sa1, sa2, B, 0, ldb, sb1, sb2,
-               C, 0, ldc, sc1, sc2, NULL, D7CL_ACT_NONE, 1.f, FALSE);
+               C, 0, ldc, sc1, sc2, NULL, D7CL_ACT_NONE, 1.f, FALSE, FALSE);
 }
 
 void
 d7cl_linear (D7Cl *cl, const D7Linear *L, cl_mem x, size_t xoff, int rows, cl_mem y,
              int act, float alpha, gboolean accumulate)
 {
-  cl_mem W = weight (cl, L->w, (size_t) L->in * L->out), b = weight (cl, L->b, L->out);
-  d7cl_gemm (cl, rows, L->out, L->in, x, xoff, L->in, W, 0, L->in, y, 0, L->out, b, act, alpha,
-             accumulate);
+  cl_mem W = matrix (cl, L->w, (size_t) L->in * L->out), b = weight (cl, L->b, L->out);
+  gemm_weights (cl, rows, L->out, L->in, x, xoff, W, y, b, act, alpha, accumulate);
 }
 
 void
@@ -131,12 +147,10 @@ d7cl_lora (D7Cl *cl, const D7Lora *l, cl_mem x, size_t xoff, int rows, cl_mem y,
   cl_mem h = d7cl_tmp (cl, (size_t) rows * l->rank);
   int act_l = l->act == D7_ACT_TANH ? D7CL_ACT_TANH
             : l->act == D7_ACT_SIGMOID ? D7CL_ACT_SIGMOID : D7CL_ACT_NONE;
-  cl_mem down = weight (cl, l->down, (size_t) l->rank * l->din);
-  cl_mem up = weight (cl, l->up, (size_t) l->dout * l->rank), bias = weight (cl, l->bias, l->dout);
-  d7cl_gemm (cl, rows, l->rank, l->din, x, xoff, l->din, down, 0, l->din, h, 0, l->rank,
-             NULL, act_l, 1.f, FALSE);
-  d7cl_gemm (cl, rows, l->dout, l->rank, h, 0, l->rank, up, 0, l->rank, y, 0, l->dout,
-             bias, act, alpha, FALSE);
+  cl_mem down = matrix (cl, l->down, (size_t) l->rank * l->din);
+  cl_mem up = matrix (cl, l->up, (size_t) l->dout * l->rank), bias = weight (cl, l->bias, l->dout);
+  gemm_weights (cl, rows, l->rank, l->din, x, xoff, down, h, NULL, act_l, 1.f, FALSE);
+  gemm_weights (cl, rows, l->dout, l->rank, h, 0, up, y, bias, act, alpha, FALSE);
   d7cl_release (cl, h);
 }
 
@@ -146,15 +160,18 @@ d7cl_conv (D7Cl *cl, const D7Conv *c, cl_mem x, int in_bstride, int B, int h, in
 {
   int lh = upsample ? 2 * h : h, lw = upsample ? 2 * w : w, pad = c->k / 2;
   int oh = (lh + 2 * pad - c->k) / stride + 1, ow = (lw + 2 * pad - c->k) / stride + 1;
-  cl_mem W = weight (cl, c->w, (size_t) c->cout * c->cin * c->k * c->k);
+  cl_mem W = matrix (cl, c->w, (size_t) c->cout * c->cin * c->k * c->k);
   cl_mem b = weight (cl, c->b, c->cout);
   if (c->k != 1 && c->k != 3) {   /* the kernels are built for the model's 3x3 and 1x1 */
     d7cl_check (cl, CL_INVALID_KERNEL_ARGS, "conv2d: kernel size other than 1 or 3");
     return;
   }
   int t = tile_for (cl, c->cout, oh * ow, B);
-  Args a = { cl, c->k == 3 ? (t == 32 ? cl->k.conv3_32 : cl->k.conv3)
-                           : (t == 32 ? cl->k.conv1_32 : cl->k.conv1), 0 };
+  cl_kernel k3 = cl->fp16 ? (t == 32 ? cl->k.conv3_32_h : cl->k.conv3_h)
+                          : (t == 32 ? cl->k.conv3_32 : cl->k.conv3);
+  cl_kernel k1 = cl->fp16 ? (t == 32 ? cl->k.conv1_32_h : cl->k.conv1_h)
+                          : (t == 32 ? cl->k.conv1_32 : cl->k.conv1);
+  Args a = { cl, c->k == 3 ? k3 : k1, 0 };
   MEM (&a, x); INT (&a, in_bstride); INT (&a, c->cin); INT (&a, h); INT (&a, w);
   INT (&a, upsample); MEM (&a, W); MEM (&a, b); INT (&a, b != NULL);
   INT (&a, c->cout); INT (&a, c->k); INT (&a, stride); INT (&a, pad); INT (&a, oh); INT (&a, ow);

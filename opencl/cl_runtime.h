@@ -35,11 +35,13 @@ typedef struct {
   struct {
     cl_kernel gemm, gemm32, conv3, conv1, conv3_32, conv1_32, group_norm, layer_norm, key_update, head_out, shift_mix,
               lerp, transpose, activation, copy_into, wkv7, guide_x0, sampler_step,
-              mask_blend;
+              mask_blend, to_half, gemm_h, gemm32_h, conv3_h, conv1_h, conv3_32_h, conv1_32_h;
   } k;
   /* the chunked WKV-7 kernels, NULL for head sizes they are not built for */
   cl_kernel wkv7_prep, wkv7_state, wkv7_out;
   GHashTable *weights;          /* host pointer -> cl_mem (uploaded once) */
+  GHashTable *weights_h;        /* the same for matrices stored as fp16 */
+  gboolean fp16;                /* GEMM/conv weight matrices stored in fp16 */
   GArray *scratch;              /* D7ClScratch */
   size_t bytes_now, bytes_peak; /* device memory of our buffers (benchmarks) */
   GHashTable *profile;          /* DIR7_CL_PROFILE=1: kernel name -> D7ClProfile */
@@ -64,6 +66,8 @@ gboolean d7cl_failed (D7Cl *cl);
 /* sets error from the sticky failure: DIR7_ERROR_DEVICE, naming the call */
 void d7cl_set_error (D7Cl *cl, GError **error);
 cl_mem d7cl_weight (D7Cl *cl, const float *host, size_t n);
+/* a GEMM/conv weight matrix: fp16 on the device when cl->fp16, else as d7cl_weight */
+cl_mem d7cl_weight_matrix (D7Cl *cl, const float *host, size_t n);
 /* vectors concatenated [nm][D] (NULL ones as zeros), uploaded once under
  * key: an address inside the model's layer struct, distinct from weights */
 cl_mem d7cl_weight_cat (D7Cl *cl, gconstpointer key, const float *const *host, int nm, int D);

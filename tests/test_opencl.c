@@ -123,7 +123,7 @@ test_gemm (D7Cl *cl)
 }
 
 static void
-test_conv (D7Cl *cl)
+test_conv (D7Cl *cl, double tol)
 {
   static const int cases[][7] = {   /* cin, cout, h, w, k, stride, upsample */
     { 3, 5, 7, 9, 3, 1, 0 }, { 16, 70, 8, 8, 3, 2, 0 }, { 8, 12, 5, 6, 1, 1, 0 },
@@ -154,9 +154,9 @@ test_conv (D7Cl *cl)
     d7cl_conv (cl, &conv, xd, (int) nin, B, h, w, up, stride, yd, TRUE);
     float *got = readback (cl, yd, B * nout);
     char what[96];
-    snprintf (what, sizeof what, "conv %d->%d %dx%d k%d s%d%s (+=) tile %d", cin, cout, h, w, k,
-              stride, up ? " upsampled" : "", cl->tile);
-    close_to (got, want, B * nout, TOL, what);
+    snprintf (what, sizeof what, "conv %d->%d %dx%d k%d s%d%s (+=) tile %d%s", cin, cout, h, w, k,
+              stride, up ? " upsampled" : "", cl->tile, cl->fp16 ? " fp16 weights" : "");
+    close_to (got, want, B * nout, tol, what);
     d7cl_mem_free (cl, xd); d7cl_mem_free (cl, yd);
     g_free (x); g_free (W); g_free (bias); g_free (prior); g_free (want); g_free (xu); g_free (got);
   }
@@ -333,7 +333,7 @@ test_layers (D7Cl *cl, Dir7Model *m)
 
 /* generations: the device's image equals the CPU's for the same seed */
 static void
-test_generate (Dir7Model *m, const char *name)
+test_generate (Dir7Model *m, const char *name, gboolean f16_file)
 {
   static const struct { Dir7Sampler s; float g; int mode; } cases[] = {
     { DIR7_SAMPLER_DPMPP_2M, 5.f, 0 }, { DIR7_SAMPLER_DDIM, 1.f, 0 },
@@ -370,6 +370,10 @@ test_generate (Dir7Model *m, const char *name)
     snprintf (what, sizeof what, "%s %s, %s, guidance %.0f: ran on OpenCL", name,
               modes[cases[c].mode], dir7_sampler_name (cases[c].s), cases[c].g);
     expect (cpu && gpu && rep && g_str_has_prefix (rep, "OpenCL"), what, rep);
+    if (c == 0)   /* fp16 matrices on the device exactly when the file stores F16 (lossless) */
+      expect (m->cl && ((D7Cl *) m->cl)->fp16 == f16_file,
+              f16_file ? "F16 model file: fp16 weight storage on the device"
+                       : "BF16 model file: fp32 weight storage on the device", NULL);
     if (cpu && gpu) {
       snprintf (what, sizeof what, "%s %s, %s: image equals the CPU's", name,
                 modes[cases[c].mode], dir7_sampler_name (cases[c].s));
@@ -383,7 +387,7 @@ test_generate (Dir7Model *m, const char *name)
 
 /* the denoiser alone, B = 1: the tightest check on the whole network */
 static void
-test_unet (D7Cl *cl, Dir7Model *m, const char *name)
+test_unet (D7Cl *cl, Dir7Model *m, const char *name, double tol)
 {
   int S = dir7_model_native_size (m), C = m->config.unet.image_channels, C0 = m->config.unet.base_channels;
   size_t n = (size_t) C * S * S;
@@ -402,8 +406,8 @@ test_unet (D7Cl *cl, Dir7Model *m, const char *name)
   d7cl_unet_forward (cl, m, xd, S, S, ted, 0, &dc, ed);
   float *got = readback (cl, ed, n);
   char what[96];
-  snprintf (what, sizeof what, "%s: whole denoiser, t 500", name);
-  close_to (got, want, n, 5e-4, what);
+  snprintf (what, sizeof what, "%s: whole denoiser, t 500%s", name, cl->fp16 ? ", fp16 weights" : "");
+  close_to (got, want, n, tol, what);
   for (int i = 0; i < m->unet.n_blocks; i++)
     if (dc.states[i])
       d7cl_mem_free (cl, dc.states[i]);
@@ -417,6 +421,43 @@ test_unet (D7Cl *cl, Dir7Model *m, const char *name)
   d7cl_mem_free (cl, xd); d7cl_mem_free (cl, ted); d7cl_release (cl, ed);
   d7_text_cond_free (tc, m);
   g_free (x); g_free (want); g_free (te); g_free (got);
+}
+
+/* fp16 weight matrices (DIR7_CL_WEIGHTS=fp16): the same checks with
+ * tolerances for weights rounded to 11 significant bits (relative error
+ * 2^-11 each, accumulated in fp32) */
+#define TOL_FP16 1e-3
+static void
+test_fp16 (D7Cl *cl, Dir7Model *m)
+{
+  cl->fp16 = TRUE;
+  d7cl_forget_weights (cl);
+  int rows = 37, in = 130, out = 70;
+  float *x = randv ((size_t) rows * in, -1, 1), *W = randv ((size_t) out * in, -1, 1);
+  float *bias = randv (out, -1, 1), *want = g_new (float, (size_t) rows * out);
+  d7_linear (x, rows, in, W, bias, out, want);
+  D7Linear L = { W, bias, in, out };
+  cl_mem xd = d7cl_upload (cl, x, (size_t) rows * in), yd = d7cl_tmp (cl, (size_t) rows * out);
+  d7cl_linear (cl, &L, xd, 0, rows, yd, D7CL_ACT_NONE, 1.f, FALSE);
+  float *got = readback (cl, yd, (size_t) rows * out);
+  close_to (got, want, (size_t) rows * out, TOL_FP16, "linear 37x130 -> 70, fp16 weights");
+  double err = 0;
+  for (size_t i = 0; i < (size_t) rows * out; i++)
+    err = MAX (err, fabs (got[i] - want[i]));
+  /* and not silently fp32: rounding the weights must show */
+  expect (err > 1e-6, "linear with fp16 weights differs from fp32 by rounding", NULL);
+  d7cl_mem_free (cl, xd); d7cl_release (cl, yd);
+  g_free (x); g_free (W); g_free (bias); g_free (want); g_free (got);
+  d7cl_forget_weights (cl);
+  for (int tile = 32; tile <= 64; tile *= 2) {
+    cl->tile = tile;
+    test_conv (cl, TOL_FP16);
+    d7cl_forget_weights (cl);
+  }
+  cl->tile = 0;
+  test_unet (cl, m, "tiny state mode", 5 * TOL_FP16);   /* stored as F16: exact */
+  cl->fp16 = FALSE;
+  d7cl_forget_weights (cl);
 }
 
 static gboolean
@@ -508,7 +549,7 @@ main (int argc, char **argv)
     cl->tile = tile;
     test_gemm (cl);
     d7cl_forget_weights (cl);
-    test_conv (cl);
+    test_conv (cl, TOL);
     d7cl_forget_weights (cl);
   }
   cl->tile = 0;
@@ -517,10 +558,11 @@ main (int argc, char **argv)
   test_wkv (cl, 70);    /* 4 chunks and a partial one */
   test_wkv (cl, 300);   /* 19 chunks through the state pass */
   test_layers (cl, m);
-  test_unet (cl, m, "tiny state mode");
+  test_unet (cl, m, "tiny state mode", 5e-4);
+  test_fp16 (cl, m);
   expect (!d7cl_failed (cl), "no OpenCL error in the kernel tests", cl->err_where);
   d7cl_free (cl);
-  test_generate (m, "state mode");
+  test_generate (m, "state mode", TRUE);     /* tiny-state.safetensors stores F16 */
   test_fallbacks (m);
   dir7_model_free (m);
 
@@ -531,9 +573,9 @@ main (int argc, char **argv)
   cl = d7cl_new ("opencl", m->config.head_size, &err);
   g_assert_no_error (err);
   test_layers (cl, m);
-  test_unet (cl, m, "tiny paper mode");
+  test_unet (cl, m, "tiny paper mode", 5e-4);
   d7cl_free (cl);
-  test_generate (m, "paper mode");
+  test_generate (m, "paper mode", FALSE);    /* tiny-paper.safetensors stores BF16 */
   dir7_model_free (m);
   g_rand_free (rng);
   printf ("%d passed, %d failed\n", passed, failed);

@@ -6,6 +6,11 @@
  * work-items with (GT / 16)^2 results each */
 #define GK 16
 
+/* weights as stored: fp32, or fp16 read through vload_half (core OpenCL,
+ * no cl_khr_fp16 needed; the arithmetic stays fp32) */
+#define LOAD_F32(p, i) ((p)[i])
+#define LOAD_F16(p, i) vload_half ((i), (p))
+
 #define ACT_NONE    0
 #define ACT_TANH    1
 #define ACT_SIGMOID 2

@@ -61,3 +61,12 @@ copy_into (int n, __global const float *x, int x_bstride, __global float *y,
   if (i < n)
     y[(size_t) b * y_bstride + y_off + i] = x[(size_t) b * x_bstride + i];
 }
+
+/* weights to fp16 storage, rounded to nearest even (once, at upload) */
+__kernel void
+to_half (int n, __global const float *x, __global half *y)
+{
+  int i = get_global_id (0);
+  if (i < n)
+    vstore_half_rte (x[i], i, y);
+}

@@ -2,13 +2,17 @@
  * fused epilogue: y = act(acc + bias) * alpha, then C = y or C += y.
  * GT x GT tiles (gemm_nt 64, gemm_nt_32 32), 16x16 work-items with R x R
  * results each; batched over get_global_id(2) = z, split as
- * (z / zdiv, z % zdiv) with a stride each. */
+ * (z / zdiv, z % zdiv) with a stride each. The _h kernels read B (the
+ * weights) stored as fp16; accumulation is fp32. Software-pipelined: the global
+ * loads of slab s are in flight while slab s - 1 is multiplied from local
+ * memory, so a work-group hides its own load latency (these problems are too
+ * small to give a compute unit many work-groups to switch between). */
 
-#define GEMM_KERNEL(NAME, GT) \
+#define GEMM_KERNEL(NAME, GT, BT, LOADB) \
 __kernel __attribute__((reqd_work_group_size(16, 16, 1))) \
 void NAME (int M, int N, int K, \
            __global const float *A, int aoff, int lda, int sa1, int sa2, \
-           __global const float *B, int boff, int ldb, int sb1, int sb2, \
+           __global const BT *B, int boff, int ldb, int sb1, int sb2, \
            __global float *C, int coff, int ldc, int sc1, int sc2, \
            int zdiv, __global const float *bias, int has_bias, int act, \
            float alpha, int accumulate) \
@@ -21,29 +25,39 @@ void NAME (int M, int N, int K, \
   int tx = get_local_id (0), ty = get_local_id (1), lid = ty * 16 + tx; \
   int m0 = get_group_id (1) * GT, n0 = get_group_id (0) * GT; \
   __local float As[GK][GT + 1], Bs[GK][GT + 1]; \
-  float acc[R][R]; \
+  enum { NL = GT * GK / 256 };   /* elements of each tile a work-item loads */ \
+  float acc[R][R], pa[NL], pb[NL]; \
   for (int i = 0; i < R; i++) \
     for (int j = 0; j < R; j++) \
       acc[i][j] = 0.f; \
  \
-  for (int k0 = 0; k0 < K; k0 += GK) { \
-    for (int e = lid; e < GT * GK; e += 256) { \
-      int r = e / GK, kk = e % GK, gk = k0 + kk; \
-      int gm = m0 + r, gn = n0 + r; \
-      As[kk][r] = (gm < M && gk < K) ? A[(size_t) gm * lda + gk] : 0.f; \
-      Bs[kk][r] = (gn < N && gk < K) ? B[(size_t) gn * ldb + gk] : 0.f; \
-    } \
-    barrier (CLK_LOCAL_MEM_FENCE); \
-    for (int kk = 0; kk < GK; kk++) { \
-      float a[R], b[R]; \
-      for (int i = 0; i < R; i++) { \
-        a[i] = As[kk][ty + 16 * i]; \
-        b[i] = Bs[kk][tx + 16 * i]; \
+  int nslab = (K + GK - 1) / GK; \
+  for (int s = 0; s <= nslab; s++) { \
+    if (s < nslab) \
+      for (int u = 0; u < NL; u++) { \
+        int e = lid + 256 * u, r = e / GK, kk = e % GK, gk = s * GK + kk; \
+        int gm = m0 + r, gn = n0 + r; \
+        pa[u] = (gm < M && gk < K) ? A[(size_t) gm * lda + gk] : 0.f; \
+        pb[u] = (gn < N && gk < K) ? LOADB (B, (size_t) gn * ldb + gk) : 0.f; \
       } \
-      for (int i = 0; i < R; i++) \
-        for (int j = 0; j < R; j++) \
-          acc[i][j] = fma (a[i], b[j], acc[i][j]); \
-    } \
+    if (s > 0) \
+      for (int kk = 0; kk < GK; kk++) { \
+        float a[R], b[R]; \
+        for (int i = 0; i < R; i++) { \
+          a[i] = As[kk][ty + 16 * i]; \
+          b[i] = Bs[kk][tx + 16 * i]; \
+        } \
+        for (int i = 0; i < R; i++) \
+          for (int j = 0; j < R; j++) \
+            acc[i][j] = fma (a[i], b[j], acc[i][j]); \
+      } \
+    barrier (CLK_LOCAL_MEM_FENCE); \
+    if (s < nslab) \
+      for (int u = 0; u < NL; u++) { \
+        int e = lid + 256 * u, r = e / GK, kk = e % GK; \
+        As[kk][r] = pa[u]; \
+        Bs[kk][r] = pb[u]; \
+      } \
     barrier (CLK_LOCAL_MEM_FENCE); \
   } \
   for (int i = 0; i < R; i++) { \
@@ -61,5 +75,7 @@ void NAME (int M, int N, int K, \
   } \
 }
 
-GEMM_KERNEL (gemm_nt, 64)
-GEMM_KERNEL (gemm_nt_32, 32)
+GEMM_KERNEL (gemm_nt, 64, float, LOAD_F32)
+GEMM_KERNEL (gemm_nt_32, 32, float, LOAD_F32)
+GEMM_KERNEL (gemm_nt_h, 64, half, LOAD_F16)
+GEMM_KERNEL (gemm_nt_32_h, 32, half, LOAD_F16)
