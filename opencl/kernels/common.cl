@@ -11,6 +11,20 @@
 #define LOAD_F32(p, i) ((p)[i])
 #define LOAD_F16(p, i) vload_half ((i), (p))
 
+/* acc[i][j] += As[kk][ty + 16 i] * Bs[kk][tx + 16 j] over one slab: the
+ * inner product of the GEMM and convolution kernels, R x R per work-item */
+#define SLAB_MAC(As, Bs, R, acc) \
+  for (int kk = 0; kk < GK; kk++) { \
+    float a_[R], b_[R]; \
+    for (int i = 0; i < R; i++) { \
+      a_[i] = As[kk][ty + 16 * i]; \
+      b_[i] = Bs[kk][tx + 16 * i]; \
+    } \
+    for (int i = 0; i < R; i++) \
+      for (int j = 0; j < R; j++) \
+        acc[i][j] = fma (a_[i], b_[j], acc[i][j]); \
+  }
+
 #define ACT_NONE    0
 #define ACT_TANH    1
 #define ACT_SIGMOID 2

@@ -56,16 +56,7 @@ void NAME (__global const float *x, int in_bstride, int cin, int h, int w, int u
       } \
     } \
     if (s > 0) \
-      for (int kk = 0; kk < GK; kk++) { \
-        float a[R], bb[R]; \
-        for (int i = 0; i < R; i++) { \
-          a[i] = As[kk][ty + 16 * i]; \
-          bb[i] = Bs[kk][tx + 16 * i]; \
-        } \
-        for (int i = 0; i < R; i++) \
-          for (int j = 0; j < R; j++) \
-            acc[i][j] = fma (a[i], bb[j], acc[i][j]); \
-      } \
+      SLAB_MAC (As, Bs, R, acc); \
     barrier (CLK_LOCAL_MEM_FENCE); \
     if (s < nslab) { \
       for (int u = 0; u < NL; u++) { \

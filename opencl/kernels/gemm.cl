@@ -41,16 +41,7 @@ void NAME (int M, int N, int K, \
         pb[u] = (gn < N && gk < K) ? LOADB (B, (size_t) gn * ldb + gk) : 0.f; \
       } \
     if (s > 0) \
-      for (int kk = 0; kk < GK; kk++) { \
-        float a[R], b[R]; \
-        for (int i = 0; i < R; i++) { \
-          a[i] = As[kk][ty + 16 * i]; \
-          b[i] = Bs[kk][tx + 16 * i]; \
-        } \
-        for (int i = 0; i < R; i++) \
-          for (int j = 0; j < R; j++) \
-            acc[i][j] = fma (a[i], b[j], acc[i][j]); \
-      } \
+      SLAB_MAC (As, Bs, R, acc); \
     barrier (CLK_LOCAL_MEM_FENCE); \
     if (s < nslab) \
       for (int u = 0; u < NL; u++) { \
