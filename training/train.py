@@ -126,9 +126,13 @@ def train_denoiser(args, rank, world, dev):
     ds, dl = loader(args.data, args.batch, rank, world, step)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
     log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
-    t0 = time.time()
+    t0 = t_saved = time.time()
     while time.time() - t0 < args.minutes * 60:
         for x, caps in dl:
+            if args.anneal:   # cosine from --lr down to a tenth of it over --minutes
+                frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
+                for g in opt.param_groups:
+                    g["lr"] = (args.lr or 1e-4) * (0.1 + 0.45 * (1 + math.cos(math.pi * frac)))
             x = x.to(dev, non_blocking=True)
             caps = ["" if torch.rand(1).item() < 0.1 else c for c in caps]   # caption dropout
             ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
@@ -153,7 +157,10 @@ def train_denoiser(args, rank, world, dev):
                 log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s")
             if time.time() - t0 > args.minutes * 60 or step >= args.max_steps:
                 break
-            if step % 2000 == 0 and rank == 0:
+            # a lent machine can go away mid-run: keep a recent checkpoint on disk
+            if rank == 0 and (step % 2000 == 0 or
+                              (args.save_minutes and time.time() - t_saved > args.save_minutes * 60)):
+                t_saved = time.time()
                 save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(),
                           step=step, config=cfg.to_json())
         if step >= args.max_steps:
@@ -185,6 +192,8 @@ def main():
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--init-model", default=None, help="denoiser: start from this model file's weights")
+    ap.add_argument("--save-minutes", type=float, default=0, help="denoiser: also checkpoint this often")
+    ap.add_argument("--anneal", action="store_true", help="denoiser: cosine lr decay to lr/10 over --minutes")
     ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
     ap.add_argument("--out", default="../data/models/dir7-default.safetensors")

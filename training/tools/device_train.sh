@@ -5,7 +5,14 @@
 #            (state and paper mode, concurrently, equal minutes) in the background
 #   wait   - sleep, then show the logs
 #   finish - wait for training, export both models, evaluate both, copy to $OUT
-# Env: CLIP_MIN, DENOISE_MIN, BATCH (defaults below); INIT (continue only).
+#   bg     - (one long run per lent machine) resume the state-mode model from $INIT
+#            in the background for DENOISE_MIN minutes, checkpointing every 3 min;
+#            then as snap
+#   snap   - wait until the background run ends or $2 seconds have passed since the
+#            call began, export its newest checkpoint to $OUT, and evaluate it
+#            once the run has ended; call it again and again while the run goes on
+# Env: CLIP_MIN, DENOISE_MIN, BATCH (defaults below); INIT (continue, bg);
+# ANNEAL=1 (bg: cosine lr decay over the run).
 set -u
 cd "$(dirname "$0")/.."
 CLIP_MIN=${CLIP_MIN:-3}
@@ -59,6 +66,34 @@ continue)
   grep -E "steps|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   cat "$OUT/metrics-state.json"
   echo "evaluation took $(( $(date +%s) - T1 )) s; all done at $(( $(date +%s) - T0 )) s"
+  ;;
+bg)
+  INIT=${INIT:-../data/models/dir7-default.safetensors}
+  T0=$(date +%s)
+  rm -rf runs/b runs/b.done runs/b.log
+  python3 -m tools.carry unpack --init "$INIT"
+  echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT"
+  setsid nohup nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 \
+    > runs/gpu-util.txt 2>&1 < /dev/null &
+  setsid nohup bash -c "python3 train.py denoiser --run runs/b --cross-mode state --minutes $DENOISE_MIN \
+    --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
+    > runs/b.log 2>&1; touch runs/b.done" > /dev/null 2>&1 < /dev/null &
+  SNAP_T0=$T0 bash "$0" snap "${2:-540}"
+  ;;
+snap)
+  T0=${SNAP_T0:-$(date +%s)}
+  while [ ! -e runs/b.done ] && [ $(( $(date +%s) - T0 )) -lt "${2:-540}" ]; do sleep 5; done
+  tail -n 2 runs/b.log
+  cp runs/gpu-util.txt "$OUT/" 2>/dev/null
+  grep -E "steps|initialised|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
+  python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors" || exit 1
+  if [ -e runs/b.done ]; then
+    python3 evaluate.py --model "$OUT/dir7-state.safetensors" --clip runs/b/clip.pt --data cache/dataset \
+      --out runs/eval-b > runs/eval-b.log 2>&1 || tail -n 20 runs/eval-b.log
+    cp runs/eval-b/metrics.json "$OUT/metrics-state.json"; cp runs/eval-b/samples.png "$OUT/samples-state.png"
+    cat "$OUT/metrics-state.json"
+  fi
+  echo "snap done at $(( $(date +%s) - T0 )) s"
   ;;
 finish)
   while [ ! -e runs/done ]; do sleep 5; done
