@@ -125,6 +125,10 @@ void d7_timestep_embedding (int t, int dim, float *out);
 void d7_time_embed (const D7UNet *u, const D7Config *cfg, int t, float *emb);
 void d7_unet_forward (const Dir7Model *m, const float *x, int H, int W, int t,
                       D7TextCond *cond, float *eps);
+/* both passes of a guided step at once, each on half the threads (unet_pair.c) */
+gboolean d7_unet_pair_useful (void);
+void d7_unet_forward_pair (const Dir7Model *m, const float *x, int H, int W, int t,
+                           D7TextCond *cond_a, float *eps_a, D7TextCond *cond_b, float *eps_b);
 /* Features [L, dim] of the prompt's tokens (L = 1 + its bytes, cut to max_len). */
 float *d7_text_encode (const Dir7Model *m, const char *prompt, int *L);
 int *d7_tokenize (const char *prompt, int max_len, int *L);

@@ -7,6 +7,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 static int passed, failed;
 
@@ -87,6 +90,39 @@ compare (const char *what, Job *ref, Job *par, int n)
     job_clear (&ref[i]);
     job_clear (&par[i]);
   }
+}
+
+/* ---- a guided step's two passes side by side (core/unet_pair.c) ---------- */
+
+static void
+test_guided_pair (Dir7Model *m)
+{
+#ifdef _OPENMP
+  Job serial = { m, params (m, "a red apple", 21, DIR7_SAMPLER_DPMPP_2M, 4), NULL, NULL };
+  serial.params.negative_prompt = "blue";
+  serial.params.width = 2 * serial.params.width;
+  g_setenv ("DIR7_CPU_GUIDED", "serial", TRUE);
+  run_job (&serial);
+  g_unsetenv ("DIR7_CPU_GUIDED");
+  int threads = omp_get_max_threads ();
+  /* 2 threads: one per pass; 3: uneven halves, nested parallel regions */
+  for (int n = 2; n <= 3; n++) {
+    Job pair = serial;
+    pair.image = NULL;
+    pair.error = NULL;
+    omp_set_num_threads (n);
+    run_job (&pair);
+    g_autofree char *what = g_strdup_printf ("a guided generation with both passes at once on %d threads "
+                                             "equals the passes one after the other", n);
+    expect (!serial.error && !pair.error && same_image (&serial, &pair), what,
+            pair.error ? pair.error->message : serial.error ? serial.error->message : NULL);
+    job_clear (&pair);
+  }
+  omp_set_num_threads (threads);
+  job_clear (&serial);
+#else
+  printf ("SKIP guided passes side by side: built without OpenMP\n");
+#endif
 }
 
 /* ---- cancelling from another thread -------------------------------------- */
@@ -251,6 +287,7 @@ main (int argc, char **argv)
     job_clear (&base);
   }
   test_cancel_one_of_two (m);
+  test_guided_pair (m);
   test_cancel_from_thread (m);
 
   dir7_model_free (m2);
