@@ -94,6 +94,8 @@ def main():
     ap.add_argument("--out", default="eval")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=5.0)
+    ap.add_argument("--languages", default="en,zh,es,fr",
+                    help="emoji sets to evaluate, comma-separated; '' for the English set alone")
     args = ap.parse_args()
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     rwkv7.WKV_IMPL = "batched"
@@ -145,7 +147,7 @@ def main():
                 seen.add(meta[i]["captions"]["en"][0])
                 em.append(i)
         em = em[:100]
-        for lang in ("en", "zh", "es", "fr"):
+        for lang in [x for x in args.languages.split(",") if x]:
             p = [meta[i]["captions"][lang][0] for i in em]
             g = torch.cat([sample_batch(model, p[j:j + 50], args.steps, args.guidance, seed=j, dev=dev)
                            for j in range(0, len(p), 50)])
