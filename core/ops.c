@@ -412,7 +412,6 @@ conv2d_direct (const float *x, int cin, int h, int w, const float *W, int cout, 
         }
 }
 
-/* cols[r][p - p0] for rows r = (ci, ky, kx) and output pixels p in [p0, p0+np) */
 /* The im2col matrix of output pixels p0 .. p0+np, rows (ci, ky, kx), written
  * straight in the GEMM's packed strip layout Bp[np / NR][rows][NR] (no
  * separate packing pass), one strip of NR pixels at a time so the writes are

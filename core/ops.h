@@ -10,10 +10,9 @@
 void d7_gemm (int M, int N, int K, const float *A, int lda, const float *B,
               int ldb, int trans_b, float *C, int ldc, int accumulate);
 
-/* For tests: 0 makes d7_gemm use its portable C micro-kernel even where a
- * SIMD one (AVX2+FMA, picked at run time) exists; 1, the default, allows it.
+/* For tests: which micro-kernel d7_gemm may pick at run time. 0: the
+ * portable C one, 1: up to AVX2+FMA, 2 (the default): the best the CPU has.
  * Not thread-safe: call it while no d7_gemm is running. */
-/* 0: the portable micro-kernel, 1: up to AVX2, 2: the best the CPU has (default) */
 void d7_gemm_use_simd (int level);
 
 /* y[T,out] = x[T,in] W^T + bias; W is PyTorch's [out,in]; bias may be NULL. */

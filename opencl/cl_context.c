@@ -270,19 +270,22 @@ d7cl_mem_free (D7Cl *cl, cl_mem m)
   clReleaseMemObject (m);
 }
 
-void
-d7cl_forget_weights (D7Cl *cl)
+static void
+free_uploads (D7Cl *cl, GHashTable *uploads)
 {
   GHashTableIter it;
   gpointer k, v;
-  g_hash_table_iter_init (&it, cl->weights);
+  g_hash_table_iter_init (&it, uploads);
   while (g_hash_table_iter_next (&it, &k, &v))
     d7cl_mem_free (cl, v);
-  g_hash_table_remove_all (cl->weights);
-  g_hash_table_iter_init (&it, cl->weights_h);
-  while (g_hash_table_iter_next (&it, &k, &v))
-    d7cl_mem_free (cl, v);
-  g_hash_table_remove_all (cl->weights_h);
+  g_hash_table_remove_all (uploads);
+}
+
+void
+d7cl_forget_weights (D7Cl *cl)
+{
+  free_uploads (cl, cl->weights);
+  free_uploads (cl, cl->weights_h);
 }
 
 void

@@ -109,7 +109,8 @@ def train_denoiser(args, rank, world, dev):
     model = Dir7Model(cfg).to(dev)
     model.text.load_state_dict({k[5:]: v for k, v in clip["model"].items() if k.startswith("text.")})
     model.text.requires_grad_(False).eval()
-    opt = torch.optim.AdamW(model.unet.parameters(), lr=args.lr or 1e-4, weight_decay=0.0)
+    base_lr = args.lr or 1e-4
+    opt = torch.optim.AdamW(model.unet.parameters(), lr=base_lr, weight_decay=0.0)
     ema = copy.deepcopy(model.unet).requires_grad_(False)
     step = 0
     if os.path.exists(path):
@@ -132,7 +133,7 @@ def train_denoiser(args, rank, world, dev):
             if args.anneal:   # cosine from --lr down to a tenth of it over --minutes
                 frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
                 for g in opt.param_groups:
-                    g["lr"] = (args.lr or 1e-4) * (0.1 + 0.45 * (1 + math.cos(math.pi * frac)))
+                    g["lr"] = base_lr * (0.1 + 0.45 * (1 + math.cos(math.pi * frac)))
             x = x.to(dev, non_blocking=True)
             caps = ["" if torch.rand(1).item() < 0.1 else c for c in caps]   # caption dropout
             ids, mask = batch_tokens(caps, cfg.text.max_len, dev)

@@ -19,6 +19,14 @@ CLIP_MIN=${CLIP_MIN:-3}
 DENOISE_MIN=${DENOISE_MIN:-12}
 BATCH=${BATCH:-256}
 export PYTHONUNBUFFERED=1
+
+# evaluate $OUT/dir7-state.safetensors with runs/b's CLIP; metrics and grid to $OUT
+evaluate_b() {
+  python3 evaluate.py --model "$OUT/dir7-state.safetensors" --clip runs/b/clip.pt --data cache/dataset \
+    --out runs/eval-b > runs/eval-b.log 2>&1 || tail -n 20 runs/eval-b.log
+  cp runs/eval-b/metrics.json "$OUT/metrics-state.json"; cp runs/eval-b/samples.png "$OUT/samples-state.png"
+  cat "$OUT/metrics-state.json"
+}
 case "$1" in
 start)
   mkdir -p cache/dataset runs
@@ -60,11 +68,8 @@ continue)
   kill "$SMI" 2>/dev/null
   python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors"
   T1=$(date +%s)
-  python3 evaluate.py --model "$OUT/dir7-state.safetensors" --clip runs/b/clip.pt --data cache/dataset \
-    --out runs/eval-b > runs/eval-b.log 2>&1 || tail -n 20 runs/eval-b.log
-  cp runs/eval-b/metrics.json "$OUT/metrics-state.json"; cp runs/eval-b/samples.png "$OUT/samples-state.png"
   grep -E "steps|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
-  cat "$OUT/metrics-state.json"
+  evaluate_b
   echo "evaluation took $(( $(date +%s) - T1 )) s; all done at $(( $(date +%s) - T0 )) s"
   ;;
 bg)
@@ -88,10 +93,7 @@ snap)
   grep -E "steps|initialised|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors" || exit 1
   if [ -e runs/b.done ]; then
-    python3 evaluate.py --model "$OUT/dir7-state.safetensors" --clip runs/b/clip.pt --data cache/dataset \
-      --out runs/eval-b > runs/eval-b.log 2>&1 || tail -n 20 runs/eval-b.log
-    cp runs/eval-b/metrics.json "$OUT/metrics-state.json"; cp runs/eval-b/samples.png "$OUT/samples-state.png"
-    cat "$OUT/metrics-state.json"
+    evaluate_b
   fi
   echo "snap done at $(( $(date +%s) - T0 )) s"
   ;;
