@@ -85,12 +85,11 @@ generate_bytes (const Dir7Model *m, int W, int H, int passes)
   return sizeof (float) * (unet + pipe);
 }
 
-/* generate_bytes plus the model's float32 weights, against d7_memory_limit */
-static gboolean
-fits_in_memory (const Dir7Model *m, int W, int H, int passes, double *need)
+/* generate_bytes plus the model's float32 weights: compared with d7_memory_limit */
+static double
+memory_needed (const Dir7Model *m, int W, int H, int passes)
 {
-  *need = generate_bytes (m, W, H, passes) + (double) m->n_params * sizeof (float);
-  return *need <= (double) d7_memory_limit ();
+  return generate_bytes (m, W, H, passes) + (double) m->n_params * sizeof (float);
 }
 
 static gboolean
@@ -125,8 +124,8 @@ check_params (const Dir7Model *m, const Dir7GenerateParams *p, GError **error)
                  D7_MAX_SIDE, D7_MAX_PIXELS);
     return FALSE;
   }
-  double need, limit = (double) d7_memory_limit ();
-  if (!fits_in_memory (m, p->width, p->height, 1, &need)) {
+  double need = memory_needed (m, p->width, p->height, 1), limit = (double) d7_memory_limit ();
+  if (need > limit) {
     g_autofree char *need_s = g_format_size_full ((guint64) need, G_FORMAT_SIZE_IEC_UNITS);
     g_autofree char *limit_s = g_format_size_full ((guint64) limit, G_FORMAT_SIZE_IEC_UNITS);
     g_set_error (error, DIR7_ERROR, DIR7_ERROR_NO_MEMORY,
@@ -186,9 +185,8 @@ cpu_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
   /* both guided passes at once on small images, where one pass cannot keep
    * the threads busy (2 cores: 64 x 64 10% faster, 128 x 128 3%); beyond that
    * it would only double the U-Net's memory */
-  double need2;
   gboolean pair = guided && HW <= D7_PAIR_MAX_PIXELS && d7_unet_pair_useful () &&
-                  fits_in_memory (m, W, H, 2, &need2);
+                  memory_needed (m, W, H, 2) <= (double) d7_memory_limit ();
 
   d7_randn (p->seed, D7_STREAM_INIT, 0, x, n);
   if (p->init_image) {
