@@ -127,6 +127,11 @@ def train_denoiser(args, rank, world, dev):
     ds, dl = loader(args.data, args.batch, rank, world, step)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
     log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
+
+    def checkpoint(step):
+        save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
+                  config=cfg.to_json())
+
     t0 = t_saved = time.time()
     while time.time() - t0 < args.minutes * 60:
         for x, caps in dl:
@@ -162,13 +167,11 @@ def train_denoiser(args, rank, world, dev):
             if rank == 0 and (step % 2000 == 0 or
                               (args.save_minutes and time.time() - t_saved > args.save_minutes * 60)):
                 t_saved = time.time()
-                save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(),
-                          step=step, config=cfg.to_json())
+                checkpoint(step)
         if step >= args.max_steps:
             break
     if rank == 0:
-        save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
-                  config=cfg.to_json())
+        checkpoint(step)
     log(rank, f"denoiser: {step} steps, checkpoint {path}")
 
 
