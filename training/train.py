@@ -46,9 +46,16 @@ def log(rank, *a):
         print(*a, flush=True)
 
 
-def loader(data, batch, rank, world, seed):
+def loader(data, batch, rank, world, seed, emoji_weight=1.0):
     ds = TrainSet(data, "train", augment=True, seed=seed + rank)
-    sampler = torch.utils.data.DistributedSampler(ds, world, rank, seed=seed) if world > 1 else None
+    if emoji_weight != 1.0:   # draw emoji more often: the cleanest, best-captioned source
+        w = torch.tensor([emoji_weight if m["source"] == "emoji" else 1.0 for m in ds.meta], dtype=torch.double)
+        sampler = torch.utils.data.WeightedRandomSampler(w, len(ds) // world, replacement=True,
+                                                         generator=torch.Generator().manual_seed(seed + rank))
+    elif world > 1:
+        sampler = torch.utils.data.DistributedSampler(ds, world, rank, seed=seed)
+    else:
+        sampler = None
     return ds, torch.utils.data.DataLoader(ds, batch_size=batch, sampler=sampler, shuffle=sampler is None,
                                            num_workers=args_workers(), drop_last=True,
                                            persistent_workers=args_workers() > 0)
@@ -124,7 +131,7 @@ def train_denoiser(args, rank, world, dev):
         log(rank, f"denoiser: initialised from {args.init_model}")
     unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
-    ds, dl = loader(args.data, args.batch, rank, world, step)
+    ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
     log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
 
@@ -149,7 +156,11 @@ def train_denoiser(args, rank, world, dev):
             a = ab[t].view(-1, 1, 1, 1)
             xt = a.sqrt() * x + (1 - a).sqrt() * noise
             with torch.autocast(dev.type, torch.bfloat16):
-                loss = F.mse_loss(unet(xt, t, text, mask).float(), noise)
+                err = (unet(xt, t, text, mask).float() - noise).pow(2).mean((1, 2, 3))
+            if args.min_snr:   # Min-SNR-gamma: low-noise steps (texture, no use for the prompt) weigh less
+                snr = a.view(-1) / (1 - a.view(-1))
+                err = err * snr.clamp(max=args.min_snr) / snr
+            loss = err.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.unet.parameters(), 1.0)
@@ -198,6 +209,8 @@ def main():
     ap.add_argument("--init-model", default=None, help="denoiser: start from this model file's weights")
     ap.add_argument("--save-minutes", type=float, default=0, help="denoiser: also checkpoint this often")
     ap.add_argument("--anneal", action="store_true", help="denoiser: cosine lr decay to lr/10 over --minutes")
+    ap.add_argument("--min-snr", type=float, default=0, help="denoiser: Min-SNR-gamma loss weight (0: plain MSE)")
+    ap.add_argument("--emoji-weight", type=float, default=1.0, help="denoiser: sampling weight of emoji images")
     ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
     ap.add_argument("--out", default="../data/models/dir7-default.safetensors")

@@ -12,7 +12,8 @@
 #            call began, export its newest checkpoint to $OUT, and evaluate it
 #            once the run has ended; call it again and again while the run goes on
 # Env: CLIP_MIN, DENOISE_MIN, BATCH (defaults below); INIT (continue, bg);
-# ANNEAL=1 (bg: cosine lr decay over the run).
+# ANNEAL=1 (bg: cosine lr decay over the run); MIN_SNR, EMOJI_WEIGHT (bg: train.py's
+# --min-snr, --emoji-weight); EVAL_CLIP_MIN (bg: also train a measuring CLIP that long).
 set -u
 cd "$(dirname "$0")/.."
 CLIP_MIN=${CLIP_MIN:-3}
@@ -82,14 +83,22 @@ bg)
     > runs/gpu-util.txt 2>&1 < /dev/null &
   setsid nohup bash -c "python3 train.py denoiser --run runs/b --cross-mode state --minutes $DENOISE_MIN \
     --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
-    > runs/b.log 2>&1; touch runs/b.done" > /dev/null 2>&1 < /dev/null &
+    --min-snr ${MIN_SNR:-0} --emoji-weight ${EMOJI_WEIGHT:-1} > runs/b.log 2>&1; touch runs/b.done" \
+    > /dev/null 2>&1 < /dev/null &
+  if [ -n "${EVAL_CLIP_MIN:-}" ]; then   # a separate, longer-trained CLIP that only measures
+    rm -rf runs/eval-clip; mkdir -p runs/eval-clip
+    setsid nohup bash -c "python3 train.py clip --run runs/eval-clip --minutes $EVAL_CLIP_MIN --batch 256 \
+      > runs/eval-clip.log 2>&1; python3 -c \"import torch; ck = torch.load('runs/eval-clip/clip.pt'); \
+      torch.save({'model': {k: v.half() for k, v in ck['model'].items()}, 'config': ck['config'], \
+      'step': ck['step']}, 'runs/eval-clip/clip-weights.pt')\"" > /dev/null 2>&1 < /dev/null &
+  fi
   SNAP_T0=$T0 bash "$0" snap "${2:-540}"
   ;;
 snap)
   T0=${SNAP_T0:-$(date +%s)}
   while [ ! -e runs/b.done ] && [ $(( $(date +%s) - T0 )) -lt "${2:-540}" ]; do sleep 5; done
-  tail -n 2 runs/b.log
-  cp runs/gpu-util.txt "$OUT/" 2>/dev/null
+  tail -n 2 runs/b.log runs/eval-clip.log 2>/dev/null
+  cp runs/gpu-util.txt runs/eval-clip/clip-weights.pt "$OUT/" 2>/dev/null
   grep -E "steps|initialised|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors" || exit 1
   if [ -e runs/b.done ]; then
