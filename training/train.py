@@ -26,7 +26,7 @@ from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
 from dir7.dataset import TrainSet                          # noqa: E402
-from dir7.diffusion import alphas_cumprod                  # noqa: E402
+from dir7.diffusion import alphas_cumprod, min_snr_weight                  # noqa: E402
 from dir7.export import load_model, save_model             # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 from dir7.unet import Dir7Model                            # noqa: E402
@@ -157,9 +157,8 @@ def train_denoiser(args, rank, world, dev):
             xt = a.sqrt() * x + (1 - a).sqrt() * noise
             with torch.autocast(dev.type, torch.bfloat16):
                 err = (unet(xt, t, text, mask).float() - noise).pow(2).mean((1, 2, 3))
-            if args.min_snr:   # Min-SNR-gamma: low-noise steps (texture, no use for the prompt) weigh less
-                snr = a.view(-1) / (1 - a.view(-1))
-                err = err * snr.clamp(max=args.min_snr) / snr
+            if args.min_snr:
+                err = err * min_snr_weight(a.view(-1), args.min_snr)
             loss = err.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -26,6 +26,14 @@ def alphas_cumprod(dcfg):
     return out
 
 
+def min_snr_weight(ab_t, gamma):
+    """Min-SNR-gamma weight of an epsilon loss at alpha-bar ab_t (training only):
+    min(SNR, gamma) / SNR, so steps with little noise, where the prompt cannot
+    change the picture any more, count less."""
+    snr = ab_t / (1 - ab_t)
+    return snr.clamp(max=gamma) / snr
+
+
 def timesteps(T, steps):
     """Descending integer timesteps: t_i = (T-1)(steps-i) // steps, i < steps."""
     return [((T - 1) * (steps - i)) // steps for i in range(steps)]

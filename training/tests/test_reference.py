@@ -114,6 +114,18 @@ def test_schedule_and_timesteps():
     assert diffusion.first_step(20, 0.5) == 10 and diffusion.first_step(20, 0.01) == 19
 
 
+def test_min_snr_weight():
+    """1 where SNR <= gamma (noisy steps keep their full loss), gamma / SNR above it."""
+    ab = torch.tensor(diffusion.alphas_cumprod(tiny_config().diffusion), dtype=torch.float64)
+    w = diffusion.min_snr_weight(ab, 5.0)
+    snr = ab / (1 - ab)
+    assert torch.all(w[snr <= 5] == 1)
+    assert torch.allclose(w[snr > 5] * snr[snr > 5], torch.full_like(w[snr > 5], 5.0))
+    assert w[0] < 1e-3 and w[999] == 1 and torch.all(w[1:] >= w[:-1])   # t=0: SNR about 1e4
+    # this schedule's SNR falls to 5 at t = 130
+    assert int((snr > 5).sum()) == 130
+
+
 @pytest.mark.parametrize("sampler", diffusion.SAMPLERS)
 def test_samplers_are_deterministic(sampler):
     torch.manual_seed(2)
