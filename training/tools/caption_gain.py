@@ -1,0 +1,83 @@
+"""How much a model uses its prompt, measured without a CLIP: the denoising loss
+of images noised to timestep t, predicted with their own caption, with the
+empty prompt and with another image's caption (the same noise for all three).
+
+    cd training && python3 -m tools.caption_gain --model ../data/models/dir7-default.safetensors
+
+gain = 1 - loss(own caption) / loss(empty prompt): 0 when the prompt is
+ignored; a wrong caption should do no better than the empty prompt.
+Captions are each image's English name, with no augmentation.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dir7.dataset import load                              # noqa: E402
+from dir7.diffusion import alphas_cumprod                  # noqa: E402
+from dir7.export import load_model                         # noqa: E402
+from dir7.text_encoder import batch_tokens                 # noqa: E402
+
+
+@torch.no_grad()
+def losses(model, x0, captions, t, noise):
+    """Per-image eps MSE at timestep t for each caption list in `captions`."""
+    ab = torch.tensor(alphas_cumprod(model.cfg.diffusion), dtype=torch.float32)[t]
+    xt = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+    tt = torch.full((len(x0),), t)
+    out = []
+    for caps in captions:
+        ids, mask = batch_tokens(caps, model.cfg.text.max_len)
+        eps = model.unet(xt, tt, model.text(ids, mask), mask)
+        out.append((eps - noise).pow(2).mean((1, 2, 3)))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--data", default="cache/dataset")
+    ap.add_argument("--split", default="train", choices=["train", "held_out"])
+    ap.add_argument("--source", default="emoji", help="emoji, openclipart or all")
+    ap.add_argument("--images", type=int, default=64)
+    ap.add_argument("--timesteps", default="300,500,700")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None, help="also write the result as JSON here")
+    args = ap.parse_args()
+    torch.set_grad_enabled(False)
+    model = load_model(args.model).eval()
+    images, meta = load(args.data)
+    pick = [i for i, m in enumerate(meta) if m["held_out"] == (args.split == "held_out")
+            and (args.source == "all" or m["source"] == args.source) and "en" in m["captions"]]
+    rng = np.random.default_rng(args.seed)
+    pick = sorted(rng.choice(pick, min(args.images, len(pick)), replace=False).tolist())
+    x0 = torch.from_numpy(images[pick].astype(np.float32) / 255.0).permute(0, 3, 1, 2) * 2 - 1
+    own = [meta[i]["captions"]["en"][0] for i in pick]
+    other = own[1:] + own[:1]          # each image gets its neighbour's caption
+    empty = [""] * len(own)
+    g = torch.Generator().manual_seed(args.seed)
+    result = {"model": os.path.basename(args.model), "split": args.split, "source": args.source,
+              "images": len(pick), "per_timestep": {}}
+    for t in (int(s) for s in args.timesteps.split(",")):
+        noise = torch.randn(x0.shape, generator=g)
+        sums = torch.zeros(3)
+        for i in range(0, len(pick), 16):   # 16 images at a time keep memory small
+            per = losses(model, x0[i:i + 16], [c[i:i + 16] for c in (own, empty, other)], t, noise[i:i + 16])
+            sums += torch.stack([l.sum() for l in per])
+        lo, le, lw = (sums / len(pick)).tolist()
+        r = {"loss_own": float(lo), "loss_empty": float(le), "loss_other": float(lw),
+             "gain": float(1 - lo / le), "gain_other": float(1 - lw / le)}
+        result["per_timestep"][t] = r
+        print(f"t {t}: loss own {lo:.5f} empty {le:.5f} other {lw:.5f}  gain {r['gain']:+.3f} "
+              f"(other caption {r['gain_other']:+.3f})", flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
