@@ -24,6 +24,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--cli", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "cli", "dir7"))
     ap.add_argument("--seeds", default="1,2")
+    ap.add_argument("--guidance", default="5", help="the CLI's --guidance")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     grid = Image.new("RGBA", (CELL * len(PROMPTS), CELL * len(seeds) + 14), (255, 255, 255, 255))
@@ -33,7 +34,7 @@ def main():
             for r, seed in enumerate(seeds):
                 png = os.path.join(tmp, f"{i}-{seed}.png")
                 subprocess.run([args.cli, "generate", "-q", "-d", "cpu", "-m", args.model, "-p", prompt,
-                                "--seed", str(seed), "-o", png], check=True)
+                                "--seed", str(seed), "--guidance", args.guidance, "-o", png], check=True)
                 img = Image.open(png).convert("RGBA").resize((CELL, CELL), Image.NEAREST)
                 cell = Image.new("RGBA", (CELL, CELL), (200, 200, 200, 255))   # grey shows the cut-out
                 cell.alpha_composite(img)
