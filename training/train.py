@@ -19,14 +19,13 @@ import time
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
 from dir7.dataset import TrainSet                          # noqa: E402
-from dir7.diffusion import alphas_cumprod, min_snr_weight                  # noqa: E402
+from dir7.diffusion import alphas_cumprod, min_snr_weight  # noqa: E402
 from dir7.export import load_model, save_model             # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 from dir7.unet import Dir7Model                            # noqa: E402

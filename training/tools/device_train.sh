@@ -21,6 +21,13 @@ DENOISE_MIN=${DENOISE_MIN:-12}
 BATCH=${BATCH:-256}
 export PYTHONUNBUFFERED=1
 
+# a CLIP checkpoint $1 -> its weights alone, in float16, at $2 (to bring back)
+half_clip() {
+  python3 -c "import sys, torch; ck = torch.load(sys.argv[1]); torch.save({'model': {k: v.half() for k, v in \
+ck['model'].items()}, 'config': ck['config'], 'step': ck['step']}, sys.argv[2])" "$1" "$2"
+}
+export -f half_clip
+
 # evaluate $OUT/dir7-state.safetensors with runs/b's CLIP; metrics and grid to $OUT
 evaluate_b() {
   python3 evaluate.py --model "$OUT/dir7-state.safetensors" --clip runs/b/clip.pt --data cache/dataset \
@@ -88,9 +95,8 @@ bg)
   if [ -n "${EVAL_CLIP_MIN:-}" ]; then   # a separate, longer-trained CLIP that only measures
     rm -rf runs/eval-clip; mkdir -p runs/eval-clip
     setsid nohup bash -c "python3 train.py clip --run runs/eval-clip --minutes $EVAL_CLIP_MIN --batch 256 \
-      > runs/eval-clip.log 2>&1; python3 -c \"import torch; ck = torch.load('runs/eval-clip/clip.pt'); \
-      torch.save({'model': {k: v.half() for k, v in ck['model'].items()}, 'config': ck['config'], \
-      'step': ck['step']}, 'runs/eval-clip/clip-weights.pt')\"" > /dev/null 2>&1 < /dev/null &
+      > runs/eval-clip.log 2>&1; half_clip runs/eval-clip/clip.pt runs/eval-clip/clip-weights.pt" \
+      > /dev/null 2>&1 < /dev/null &
   fi
   SNAP_T0=$T0 bash "$0" snap "${2:-540}"
   ;;
@@ -114,7 +120,7 @@ finish)
     python3 evaluate.py --model runs/dir7-$m.safetensors --clip runs/a/clip.pt --data cache/dataset \
       --out runs/eval-$m > runs/eval-$m.log 2>&1 || tail -n 20 runs/eval-$m.log
   done
-  python3 -c "import torch; ck = torch.load('runs/a/clip.pt'); torch.save({'model': {k: v.half() for k, v in ck['model'].items()}, 'config': ck['config'], 'step': ck['step']}, '$OUT/clip-weights.pt')"
+  half_clip runs/a/clip.pt "$OUT/clip-weights.pt"
   cp runs/dir7-state.safetensors runs/dir7-paper.safetensors "$OUT"/
   for m in state paper; do
     cp runs/eval-$m/metrics.json "$OUT/metrics-$m.json"
