@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
-from dir7.dataset import load                              # noqa: E402
+from dir7.dataset import as_model_input, load              # noqa: E402
 from dir7.diffusion import alphas_cumprod, timesteps       # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.noise import randn_torch                         # noqa: E402
@@ -115,7 +115,7 @@ def main():
             seen.add(name)
             concepts.append(i)
     concepts = concepts[:100]
-    real = torch.from_numpy(images[held].astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2).to(dev)
+    real = as_model_input(images[held]).to(dev)
 
     def emb_text(prompts):
         ids, mask = batch_tokens(prompts, model.cfg.text.max_len, dev)

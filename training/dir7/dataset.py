@@ -33,6 +33,11 @@ def load(path):
     return images, meta
 
 
+def as_model_input(images):
+    """uint8 premultiplied RGBA [N, H, W, 4] -> float [N, 4, H, W] in [-1, 1], the denoiser's range."""
+    return torch.from_numpy(images.astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2)
+
+
 def caption(meta, rng, lang=None):
     """(caption, language) for one image: its name, or name plus keywords."""
     caps = meta["captions"]

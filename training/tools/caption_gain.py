@@ -17,17 +17,15 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from dir7.dataset import load                              # noqa: E402
+from dir7.dataset import as_model_input, load              # noqa: E402
 from dir7.diffusion import alphas_cumprod                  # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 
 
-@torch.no_grad()
-def losses(model, x0, captions, t, noise):
-    """Per-image eps MSE at timestep t for each caption list in `captions`."""
-    ab = torch.tensor(alphas_cumprod(model.cfg.diffusion), dtype=torch.float32)[t]
-    xt = ab.sqrt() * x0 + (1 - ab).sqrt() * noise
+def losses(model, x0, captions, t, ab_t, noise):
+    """Per-image eps MSE at timestep t (alpha-bar ab_t) for each caption list in `captions`."""
+    xt = ab_t.sqrt() * x0 + (1 - ab_t).sqrt() * noise
     tt = torch.full((len(x0),), t)
     out = []
     for caps in captions:
@@ -55,10 +53,11 @@ def main():
             and (args.source == "all" or m["source"] == args.source) and "en" in m["captions"]]
     rng = np.random.default_rng(args.seed)
     pick = sorted(rng.choice(pick, min(args.images, len(pick)), replace=False).tolist())
-    x0 = torch.from_numpy(images[pick].astype(np.float32) / 255.0).permute(0, 3, 1, 2) * 2 - 1
+    x0 = as_model_input(images[pick])
     own = [meta[i]["captions"]["en"][0] for i in pick]
     other = own[1:] + own[:1]          # each image gets its neighbour's caption
     empty = [""] * len(own)
+    ab = torch.tensor(alphas_cumprod(model.cfg.diffusion), dtype=torch.float32)
     g = torch.Generator().manual_seed(args.seed)
     result = {"model": os.path.basename(args.model), "split": args.split, "source": args.source,
               "images": len(pick), "per_timestep": {}}
@@ -66,11 +65,11 @@ def main():
         noise = torch.randn(x0.shape, generator=g)
         sums = torch.zeros(3)
         for i in range(0, len(pick), 16):   # 16 images at a time keep memory small
-            per = losses(model, x0[i:i + 16], [c[i:i + 16] for c in (own, empty, other)], t, noise[i:i + 16])
+            per = losses(model, x0[i:i + 16], [c[i:i + 16] for c in (own, empty, other)], t, ab[t],
+                         noise[i:i + 16])
             sums += torch.stack([l.sum() for l in per])
         lo, le, lw = (sums / len(pick)).tolist()
-        r = {"loss_own": float(lo), "loss_empty": float(le), "loss_other": float(lw),
-             "gain": float(1 - lo / le), "gain_other": float(1 - lw / le)}
+        r = {"loss_own": lo, "loss_empty": le, "loss_other": lw, "gain": 1 - lo / le, "gain_other": 1 - lw / le}
         result["per_timestep"][t] = r
         print(f"t {t}: loss own {lo:.5f} empty {le:.5f} other {lw:.5f}  gain {r['gain']:+.3f} "
               f"(other caption {r['gain_other']:+.3f})", flush=True)
