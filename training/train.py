@@ -27,6 +27,7 @@ from dir7.config import Dir7Config                         # noqa: E402
 from dir7.dataset import TrainSet                          # noqa: E402
 from dir7.diffusion import alphas_cumprod, min_snr_weight  # noqa: E402
 from dir7.export import load_model, save_model             # noqa: E402
+from dir7.grow import grow_unet                            # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 from dir7.unet import Dir7Model                            # noqa: E402
 
@@ -67,6 +68,10 @@ def args_workers():
 def config_for(args):
     cfg = Dir7Config()
     cfg.unet.cross_mode = args.cross_mode
+    if getattr(args, "dir7_levels", None):
+        cfg.unet.dir7_levels = [c == "1" for c in args.dir7_levels.split(",")]
+        if len(cfg.unet.dir7_levels) != len(cfg.unet.channel_mult):
+            raise SystemExit(f"--dir7-levels needs {len(cfg.unet.channel_mult)} values, one per U-Net level")
     return cfg
 
 
@@ -125,9 +130,9 @@ def train_denoiser(args, rank, world, dev):
         step = ck["step"]
     elif args.init_model:   # continue from a model file's weights, fresh optimiser
         init = load_model(args.init_model)
-        model.unet.load_state_dict(init.unet.state_dict())
-        ema.load_state_dict(init.unet.state_dict())
-        log(rank, f"denoiser: initialised from {args.init_model}")
+        new = grow_unet(model.unet, init.unet.state_dict())   # none when the configs agree
+        ema.load_state_dict(model.unet.state_dict())
+        log(rank, f"denoiser: initialised from {args.init_model}" + (f", new DIR-7 blocks {new}" if new else ""))
     unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
     ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight)
@@ -211,6 +216,9 @@ def main():
     ap.add_argument("--emoji-weight", type=float, default=1.0, help="denoiser: sampling weight of emoji images")
     ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
+    ap.add_argument("--dir7-levels", default=None,
+                    help="denoiser: which U-Net levels carry DIR-7 blocks, e.g. 0,1,1 (default: the config's); "
+                         "blocks new to --init-model start as the identity")
     ap.add_argument("--out", default="../data/models/dir7-default.safetensors")
     args = ap.parse_args()
     if args.stage == "export":

@@ -13,7 +13,8 @@
 #            once the run has ended; call it again and again while the run goes on
 # Env: CLIP_MIN, DENOISE_MIN, BATCH (defaults below); INIT (continue, bg);
 # ANNEAL=1 (bg: cosine lr decay over the run); MIN_SNR, EMOJI_WEIGHT (bg: train.py's
-# --min-snr, --emoji-weight); EVAL_CLIP_MIN (bg: also train a measuring CLIP that long).
+# --min-snr, --emoji-weight); EVAL_CLIP_MIN (bg: also train a measuring CLIP that long);
+# GROW_LEVELS (bg: beside the run, an equal one in runs/g with --dir7-levels GROW_LEVELS).
 set -u
 cd "$(dirname "$0")/.."
 CLIP_MIN=${CLIP_MIN:-3}
@@ -28,13 +29,24 @@ ck['model'].items()}, 'config': ck['config'], 'step': ck['step']}, sys.argv[2])"
 }
 export -f half_clip
 
-# evaluate $OUT/dir7-state.safetensors with runs/b's CLIP; metrics and grid to $OUT
-evaluate_b() {
-  python3 evaluate.py --model "$OUT/dir7-state.safetensors" --clip runs/b/clip.pt --data cache/dataset \
-    --out runs/eval-b > runs/eval-b.log 2>&1 || tail -n 20 runs/eval-b.log
-  cp runs/eval-b/metrics.json "$OUT/metrics-state.json"; cp runs/eval-b/samples.png "$OUT/samples-state.png"
-  cat "$OUT/metrics-state.json"
+# evaluate $OUT/dir7-$2.safetensors with runs/b's CLIP; metrics and grid to $OUT
+evaluate_run() {
+  python3 evaluate.py --model "$OUT/dir7-$2.safetensors" --clip runs/b/clip.pt --data cache/dataset \
+    --out runs/eval-$1 > runs/eval-$1.log 2>&1 || tail -n 20 runs/eval-$1.log
+  cp runs/eval-$1/metrics.json "$OUT/metrics-$2.json"; cp runs/eval-$1/samples.png "$OUT/samples-$2.png"
+  cat "$OUT/metrics-$2.json"
 }
+
+# start train.py denoiser in the background in runs/$1 from runs/init.safetensors for
+# DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end
+bg_run() {
+  local r=$1; shift
+  setsid nohup bash -c "python3 train.py denoiser --run runs/$r --cross-mode state --minutes $DENOISE_MIN \
+    --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
+    --min-snr ${MIN_SNR:-0} --emoji-weight ${EMOJI_WEIGHT:-1} $* > runs/$r.log 2>&1; touch runs/$r.done" \
+    > /dev/null 2>&1 < /dev/null &
+}
+
 case "$1" in
 start)
   mkdir -p cache/dataset runs
@@ -77,21 +89,22 @@ continue)
   python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors"
   T1=$(date +%s)
   grep -E "steps|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
-  evaluate_b
+  evaluate_run b state
   echo "evaluation took $(( $(date +%s) - T1 )) s; all done at $(( $(date +%s) - T0 )) s"
   ;;
 bg)
   INIT=${INIT:-../data/models/dir7-default.safetensors}
   T0=$(date +%s)
-  rm -rf runs/b runs/b.done runs/b.log
+  rm -rf runs/b runs/b.done runs/b.log runs/g runs/g.done runs/g.log
   python3 -m tools.carry unpack --init "$INIT"
   echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT"
   setsid nohup nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 \
     > runs/gpu-util.txt 2>&1 < /dev/null &
-  setsid nohup bash -c "python3 train.py denoiser --run runs/b --cross-mode state --minutes $DENOISE_MIN \
-    --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
-    --min-snr ${MIN_SNR:-0} --emoji-weight ${EMOJI_WEIGHT:-1} > runs/b.log 2>&1; touch runs/b.done" \
-    > /dev/null 2>&1 < /dev/null &
+  bg_run b
+  if [ -n "${GROW_LEVELS:-}" ]; then   # the ablation: the same run beside it, grown to more DIR-7 levels
+    mkdir -p runs/g; cp runs/b/clip.pt runs/g/
+    bg_run g --dir7-levels "$GROW_LEVELS"
+  fi
   if [ -n "${EVAL_CLIP_MIN:-}" ]; then   # a separate, longer-trained CLIP that only measures
     rm -rf runs/eval-clip; mkdir -p runs/eval-clip
     setsid nohup bash -c "python3 train.py clip --run runs/eval-clip --minutes $EVAL_CLIP_MIN --batch 256 \
@@ -102,14 +115,19 @@ bg)
   ;;
 snap)
   T0=${SNAP_T0:-$(date +%s)}
-  while [ ! -e runs/b.done ] && [ $(( $(date +%s) - T0 )) -lt "${2:-540}" ]; do sleep 5; done
-  tail -n 2 runs/b.log runs/eval-clip.log 2>/dev/null
+  runs=b; [ -e runs/g.log ] && runs="b g"
+  done_all() { for r in $runs; do [ -e runs/$r.done ] || return 1; done; }
+  while ! done_all && [ $(( $(date +%s) - T0 )) -lt "${2:-540}" ]; do sleep 5; done
+  tail -n 2 runs/b.log runs/g.log runs/eval-clip.log 2>/dev/null
   cp runs/gpu-util.txt runs/eval-clip/clip-weights.pt "$OUT/" 2>/dev/null
-  grep -E "steps|initialised|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
-  python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors" || exit 1
-  if [ -e runs/b.done ]; then
-    evaluate_b
-  fi
+  for r in $runs; do
+    name=$( [ $r = b ] && echo state || echo grown )
+    grep -E "steps|initialised|step [0-9]*00 " runs/$r.log > "$OUT/train-log-$name.txt"
+    python3 train.py export --run runs/$r --cross-mode state --out "$OUT/dir7-$name.safetensors" || exit 1
+    if done_all; then
+      evaluate_run $r $name
+    fi
+  done
   echo "snap done at $(( $(date +%s) - T0 )) s"
   ;;
 finish)
