@@ -29,9 +29,9 @@ ck['model'].items()}, 'config': ck['config'], 'step': ck['step']}, sys.argv[2])"
 }
 export -f half_clip
 
-# evaluate $OUT/dir7-$2.safetensors with runs/b's CLIP; metrics and grid to $OUT
+# evaluate runs/dir7-$2.safetensors with runs/b's CLIP; metrics and grid to $OUT
 evaluate_run() {
-  python3 evaluate.py --model "$OUT/dir7-$2.safetensors" --clip runs/b/clip.pt --data cache/dataset \
+  python3 evaluate.py --model "runs/dir7-$2.safetensors" --clip runs/b/clip.pt --data cache/dataset \
     --out runs/eval-$1 > runs/eval-$1.log 2>&1 || tail -n 20 runs/eval-$1.log
   cp runs/eval-$1/metrics.json "$OUT/metrics-$2.json"; cp runs/eval-$1/samples.png "$OUT/samples-$2.png"
   cat "$OUT/metrics-$2.json"
@@ -87,6 +87,7 @@ continue)
   echo "training done at $(( $(date +%s) - T0 )) s"
   kill "$SMI" 2>/dev/null
   python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors"
+  cp "$OUT/dir7-state.safetensors" runs/
   T1=$(date +%s)
   grep -E "steps|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   evaluate_run b state
@@ -119,11 +120,16 @@ snap)
   done_all() { for r in $runs; do [ -e runs/$r.done ] || return 1; done; }
   while ! done_all && [ $(( $(date +%s) - T0 )) -lt "${2:-540}" ]; do sleep 5; done
   tail -n 2 runs/b.log runs/g.log runs/eval-clip.log 2>/dev/null
-  cp runs/gpu-util.txt runs/eval-clip/clip-weights.pt "$OUT/" 2>/dev/null
+  cp runs/eval-clip/clip-weights.pt "$OUT/" 2>/dev/null
+  # one log file: $OUT returns 8 files at most (two runs: 3 model parts, 4 metrics and grids, this)
+  { for r in $runs; do grep -E "steps|initialised|step [0-9]*00 " runs/$r.log | sed "s|^|runs/$r: |"; done
+    cat runs/gpu-util.txt; } > "$OUT/train-log.txt"
   for r in $runs; do
     name=$( [ $r = b ] && echo state || echo grown )
-    grep -E "steps|initialised|step [0-9]*00 " runs/$r.log > "$OUT/train-log-$name.txt"
     python3 train.py export --run runs/$r --cross-mode state --out "$OUT/dir7-$name.safetensors" || exit 1
+    cp "$OUT/dir7-$name.safetensors" runs/   # $OUT returns files of 16 MiB at most: split larger ones
+    [ "$(stat -c %s runs/dir7-$name.safetensors)" -gt 16000000 ] && rm "$OUT/dir7-$name.safetensors" &&
+      split -b 15000000 -d runs/dir7-$name.safetensors "$OUT/dir7-$name.safetensors.part"
     if done_all; then
       evaluate_run $r $name
     fi
