@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
-from dir7.dataset import TrainSet                          # noqa: E402
+from dir7.dataset import TrainSet, load, probe_indices     # noqa: E402
 from dir7.diffusion import alphas_cumprod, min_snr_weight  # noqa: E402
 from dir7.export import load_model, save_model             # noqa: E402
 from dir7.grow import grow_unet                            # noqa: E402
@@ -46,8 +46,9 @@ def log(rank, *a):
         print(*a, flush=True)
 
 
-def loader(data, batch, rank, world, seed, emoji_weight=1.0):
-    ds = TrainSet(data, "train", augment=True, seed=seed + rank)
+def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0):
+    only = probe_indices(load(data)[1], probe) if probe else None
+    ds = TrainSet(data, "train", augment=True, seed=seed + rank, only=only)
     if emoji_weight != 1.0:   # draw emoji more often: the cleanest, best-captioned source
         w = torch.tensor([emoji_weight if m["source"] == "emoji" else 1.0 for m in ds.meta], dtype=torch.double)
         sampler = torch.utils.data.WeightedRandomSampler(w, len(ds) // world, replacement=True,
@@ -135,7 +136,7 @@ def train_denoiser(args, rank, world, dev):
         log(rank, f"denoiser: initialised from {args.init_model}" + (f", new DIR-7 blocks {new}" if new else ""))
     unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
-    ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight)
+    ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
     log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
 
@@ -214,6 +215,8 @@ def main():
     ap.add_argument("--anneal", action="store_true", help="denoiser: cosine lr decay to lr/10 over --minutes")
     ap.add_argument("--min-snr", type=float, default=0, help="denoiser: Min-SNR-gamma loss weight (0: plain MSE)")
     ap.add_argument("--emoji-weight", type=float, default=1.0, help="denoiser: sampling weight of emoji images")
+    ap.add_argument("--probe", type=int, default=0,
+                    help="denoiser: train on caption_gain's first N emoji only (can the prompt path memorise them?)")
     ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
     ap.add_argument("--dir7-levels", default=None,

@@ -38,6 +38,15 @@ def as_model_input(images):
     return torch.from_numpy(images.astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2)
 
 
+def probe_indices(meta, n, split="train", source="emoji", seed=0):
+    """n images (indices into meta) with English captions, drawn with a fixed seed:
+    the images tools/caption_gain.py measures on (and train.py --probe trains on)."""
+    pick = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")
+            and (source == "all" or m["source"] == source) and "en" in m["captions"]]
+    rng = np.random.default_rng(seed)
+    return sorted(rng.choice(pick, min(n, len(pick)), replace=False).tolist())
+
+
 def caption(meta, rng, lang=None):
     """(caption, language) for one image: its name, or name plus keywords."""
     caps = meta["captions"]
@@ -63,9 +72,11 @@ def flippable(meta):
 class TrainSet(torch.utils.data.Dataset):
     """Yields (image [4,64,64] in [-1,1], caption str). Held-out concepts excluded."""
 
-    def __init__(self, path, split="train", augment=True, seed=0):
+    def __init__(self, path, split="train", augment=True, seed=0, only=None):
         images, meta = load(path)
         keep = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")]
+        if only is not None:   # a fixed subset (indices into meta), e.g. probe_indices
+            keep = [i for i in keep if i in set(only)]
         self.images = images[keep]
         self.meta = [meta[i] for i in keep]
         self.augment = augment

@@ -13,11 +13,10 @@ import json
 import os
 import sys
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from dir7.dataset import as_model_input, load              # noqa: E402
+from dir7.dataset import as_model_input, load, probe_indices  # noqa: E402
 from dir7.diffusion import alphas_cumprod                  # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
@@ -49,10 +48,7 @@ def main():
     torch.set_grad_enabled(False)
     model = load_model(args.model).eval()
     images, meta = load(args.data)
-    pick = [i for i, m in enumerate(meta) if m["held_out"] == (args.split == "held_out")
-            and (args.source == "all" or m["source"] == args.source) and "en" in m["captions"]]
-    rng = np.random.default_rng(args.seed)
-    pick = sorted(rng.choice(pick, min(args.images, len(pick)), replace=False).tolist())
+    pick = probe_indices(meta, args.images, args.split, args.source, args.seed)
     x0 = as_model_input(images[pick])
     own = [meta[i]["captions"]["en"][0] for i in pick]
     other = own[1:] + own[:1]          # each image gets its neighbour's caption

@@ -15,6 +15,7 @@
 # ANNEAL=1 (bg: cosine lr decay over the run); MIN_SNR, EMOJI_WEIGHT (bg: train.py's
 # --min-snr, --emoji-weight); EVAL_CLIP_MIN (bg: also train a measuring CLIP that long);
 # GROW_LEVELS (bg: beside the run, an equal one in runs/g with --dir7-levels GROW_LEVELS).
+#   probe  - train from $INIT on 64 emoji only, then their caption gain (tools/caption_gain.py)
 set -u
 cd "$(dirname "$0")/.."
 CLIP_MIN=${CLIP_MIN:-3}
@@ -135,6 +136,19 @@ snap)
     fi
   done
   echo "snap done at $(( $(date +%s) - T0 )) s"
+  ;;
+probe)
+  # can the prompt path memorise? Train from $INIT on caption_gain's 64 emoji only for
+  # DENOISE_MIN minutes (batch 64), then measure the caption gain on those images
+  INIT=${INIT:-../data/models/dir7-default.safetensors}
+  rm -rf runs/p; python3 -m tools.carry unpack --init "$INIT"; mkdir -p runs/p; cp runs/b/clip.pt runs/p/
+  python3 train.py denoiser --run runs/p --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 --batch 64 \
+    --probe 64 --init-model runs/init.safetensors > runs/p.log 2>&1
+  grep -E "steps|images|step [0-9]*000 " runs/p.log | tee "$OUT/train-log-probe.txt"
+  python3 train.py export --run runs/p --cross-mode state --out "$OUT/dir7-probe.safetensors" || exit 1
+  for s in emoji openclipart; do
+    python3 -m tools.caption_gain --model "$OUT/dir7-probe.safetensors" --source $s --out "$OUT/gain-probe-$s.json"
+  done
   ;;
 finish)
   while [ ! -e runs/done ]; do sleep 5; done
