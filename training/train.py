@@ -156,7 +156,7 @@ def train_denoiser(args, rank, world, dev):
             ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
             with torch.no_grad(), torch.autocast(dev.type, torch.bfloat16):
                 text = model.text(ids, mask).float()
-            t = torch.randint(0, cfg.diffusion.timesteps, (x.shape[0],), device=dev, generator=gen)
+            t = torch.randint(args.t_min, cfg.diffusion.timesteps, (x.shape[0],), device=dev, generator=gen)
             noise = torch.randn(x.shape, device=dev, generator=gen)
             a = ab[t].view(-1, 1, 1, 1)
             xt = a.sqrt() * x + (1 - a).sqrt() * noise
@@ -215,6 +215,8 @@ def main():
     ap.add_argument("--anneal", action="store_true", help="denoiser: cosine lr decay to lr/10 over --minutes")
     ap.add_argument("--min-snr", type=float, default=0, help="denoiser: Min-SNR-gamma loss weight (0: plain MSE)")
     ap.add_argument("--emoji-weight", type=float, default=1.0, help="denoiser: sampling weight of emoji images")
+    ap.add_argument("--t-min", type=int, default=0,
+                    help="denoiser: draw timesteps from [t-min, T) only (the noisy end, where the prompt decides)")
     ap.add_argument("--probe", type=int, default=0,
                     help="denoiser: train on caption_gain's first N emoji only (can the prompt path memorise them?)")
     ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
