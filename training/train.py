@@ -218,7 +218,8 @@ def main():
     ap.add_argument("--t-min", type=int, default=0,
                     help="denoiser: draw timesteps from [t-min, T) only (the noisy end, where the prompt decides)")
     ap.add_argument("--probe", type=int, default=0,
-                    help="denoiser: train on caption_gain's first N emoji only (can the prompt path memorise them?)")
+                    help="denoiser: train only on the N emoji that tools/caption_gain.py measures on "
+                         "(can the prompt path tell them apart?)")
     ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
     ap.add_argument("--dir7-levels", default=None,
@@ -226,6 +227,8 @@ def main():
                          "blocks new to --init-model start as the identity")
     ap.add_argument("--out", default="../data/models/dir7-default.safetensors")
     args = ap.parse_args()
+    if not 0 <= args.t_min < Dir7Config().diffusion.timesteps:
+        ap.error(f"--t-min must lie in [0, {Dir7Config().diffusion.timesteps})")
     if args.stage == "export":
         return export(args)
     os.makedirs(args.run, exist_ok=True)

@@ -76,7 +76,8 @@ class TrainSet(torch.utils.data.Dataset):
         images, meta = load(path)
         keep = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")]
         if only is not None:   # a fixed subset (indices into meta), e.g. probe_indices
-            keep = [i for i in keep if i in set(only)]
+            only = set(only)
+            keep = [i for i in keep if i in only]
         self.images = images[keep]
         self.meta = [meta[i] for i in keep]
         self.augment = augment
