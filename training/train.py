@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
-from dir7.dataset import TrainSet, load, probe_indices     # noqa: E402
+from dir7.dataset import TrainSet                          # noqa: E402
 from dir7.diffusion import alphas_cumprod, min_snr_weight  # noqa: E402
 from dir7.export import load_model, save_model             # noqa: E402
 from dir7.grow import grow_unet                            # noqa: E402
@@ -47,8 +47,7 @@ def log(rank, *a):
 
 
 def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0):
-    only = probe_indices(load(data)[1], probe) if probe else None
-    ds = TrainSet(data, "train", augment=True, seed=seed + rank, only=only)
+    ds = TrainSet(data, "train", augment=True, seed=seed + rank, probe=probe)
     if emoji_weight != 1.0:   # draw emoji more often: the cleanest, best-captioned source
         w = torch.tensor([emoji_weight if m["source"] == "emoji" else 1.0 for m in ds.meta], dtype=torch.double)
         sampler = torch.utils.data.WeightedRandomSampler(w, len(ds) // world, replacement=True,

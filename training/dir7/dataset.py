@@ -72,12 +72,12 @@ def flippable(meta):
 class TrainSet(torch.utils.data.Dataset):
     """Yields (image [4,64,64] in [-1,1], caption str). Held-out concepts excluded."""
 
-    def __init__(self, path, split="train", augment=True, seed=0, only=None):
+    def __init__(self, path, split="train", augment=True, seed=0, probe=0):
         images, meta = load(path)
-        keep = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")]
-        if only is not None:   # a fixed subset (indices into meta), e.g. probe_indices
-            only = set(only)
-            keep = [i for i in keep if i in only]
+        if probe:   # only the probe_indices images (they are all of the train split)
+            keep = probe_indices(meta, probe)
+        else:
+            keep = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")]
         self.images = images[keep]
         self.meta = [meta[i] for i in keep]
         self.augment = augment

@@ -6,12 +6,13 @@ did, and training then teaches the new blocks (CrossWKV included) from there.
 """
 import torch
 
+from .rwkv7 import Dir7Block
+
 
 def new_dir7_blocks(unet, trained_keys):
     """Names ("down.1.dir7.0", ...) of the DIR-7 blocks in `unet` that the trained
     state dict does not have."""
-    names = sorted({k.split(".dir7.")[0] + ".dir7." + k.split(".dir7.")[1].split(".")[0]
-                    for k in unet.state_dict() if ".dir7." in k})
+    names = [n for n, m in unet.named_modules() if isinstance(m, Dir7Block)]
     return [n for n in names if not any(k.startswith(n + ".") for k in trained_keys)]
 
 

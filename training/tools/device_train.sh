@@ -38,6 +38,17 @@ evaluate_run() {
   cat "$OUT/metrics-$2.json"
 }
 
+# export runs/$1's newest checkpoint to runs/dir7-$2.safetensors (where evaluate_run
+# reads it) and to $OUT, split in parts there when over 16 MiB (what $OUT returns)
+export_run() {
+  python3 train.py export --run "runs/$1" --cross-mode state --out "runs/dir7-$2.safetensors" || return 1
+  if [ "$(stat -c %s "runs/dir7-$2.safetensors")" -gt 16000000 ]; then
+    split -b 15000000 -d "runs/dir7-$2.safetensors" "$OUT/dir7-$2.safetensors.part"
+  else
+    cp "runs/dir7-$2.safetensors" "$OUT/"
+  fi
+}
+
 # start train.py denoiser in the background in runs/$1 from runs/init.safetensors for
 # DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end
 bg_run() {
@@ -87,8 +98,7 @@ continue)
   tail -n 3 runs/b.log
   echo "training done at $(( $(date +%s) - T0 )) s"
   kill "$SMI" 2>/dev/null
-  python3 train.py export --run runs/b --cross-mode state --out "$OUT/dir7-state.safetensors"
-  cp "$OUT/dir7-state.safetensors" runs/
+  export_run b state
   T1=$(date +%s)
   grep -E "steps|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   evaluate_run b state
@@ -127,10 +137,7 @@ snap)
     cat runs/gpu-util.txt; } > "$OUT/train-log.txt"
   for r in $runs; do
     name=$( [ $r = b ] && echo state || echo grown )
-    python3 train.py export --run runs/$r --cross-mode state --out "$OUT/dir7-$name.safetensors" || exit 1
-    cp "$OUT/dir7-$name.safetensors" runs/   # $OUT returns files of 16 MiB at most: split larger ones
-    [ "$(stat -c %s runs/dir7-$name.safetensors)" -gt 16000000 ] && rm "$OUT/dir7-$name.safetensors" &&
-      split -b 15000000 -d runs/dir7-$name.safetensors "$OUT/dir7-$name.safetensors.part"
+    export_run $r $name || exit 1
     if done_all; then
       evaluate_run $r $name
     fi
@@ -145,9 +152,9 @@ probe)
   python3 train.py denoiser --run runs/p --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 --batch 64 \
     --probe 64 --init-model runs/init.safetensors > runs/p.log 2>&1
   grep -E "steps|images|step [0-9]*000 " runs/p.log | tee "$OUT/train-log-probe.txt"
-  python3 train.py export --run runs/p --cross-mode state --out "$OUT/dir7-probe.safetensors" || exit 1
+  export_run p probe || exit 1
   for s in emoji openclipart; do
-    python3 -m tools.caption_gain --model "$OUT/dir7-probe.safetensors" --source $s --out "$OUT/gain-probe-$s.json"
+    python3 -m tools.caption_gain --model runs/dir7-probe.safetensors --source $s --out "$OUT/gain-probe-$s.json"
   done
   ;;
 finish)
