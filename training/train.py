@@ -25,7 +25,7 @@ from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
 from dir7.dataset import TrainSet                          # noqa: E402
-from dir7.diffusion import alphas_cumprod, min_snr_weight  # noqa: E402
+from dir7.diffusion import TimestepNorm, alphas_cumprod, min_snr_weight  # noqa: E402
 from dir7.export import load_model, save_model             # noqa: E402
 from dir7.grow import grow_unet                            # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
@@ -123,11 +123,14 @@ def train_denoiser(args, rank, world, dev):
     base_lr = args.lr or 1e-4
     opt = torch.optim.AdamW(model.unet.parameters(), lr=base_lr, weight_decay=0.0)
     ema = copy.deepcopy(model.unet).requires_grad_(False)
+    tnorm = TimestepNorm(cfg.diffusion.timesteps, device=dev) if args.t_norm else None
     step = 0
     if os.path.exists(path):
         ck = torch.load(path, map_location=dev)
         model.unet.load_state_dict(ck["unet"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
         step = ck["step"]
+        if tnorm and "tnorm" in ck:
+            tnorm.load_state_dict(ck["tnorm"])
     elif args.init_model:   # continue from a model file's weights, fresh optimiser
         init = load_model(args.init_model)
         new = grow_unet(model.unet, init.unet.state_dict())   # none when the configs agree
@@ -141,13 +144,13 @@ def train_denoiser(args, rank, world, dev):
 
     def checkpoint(step):
         save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
-                  config=cfg.to_json())
+                  config=cfg.to_json(), **({"tnorm": tnorm.state_dict()} if tnorm else {}))
 
     t0 = t_saved = time.time()
     while time.time() - t0 < args.minutes * 60:
         for x, caps in dl:
-            if args.anneal:   # cosine from --lr down to a tenth of it over --minutes
-                frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
+            if args.anneal:   # cosine from --lr down to a tenth of it over --minutes or --max-steps
+                frac = min(1.0, max((time.time() - t0) / (args.minutes * 60), step / args.max_steps))
                 for g in opt.param_groups:
                     g["lr"] = base_lr * (0.1 + 0.45 * (1 + math.cos(math.pi * frac)))
             x = x.to(dev, non_blocking=True)
@@ -163,6 +166,8 @@ def train_denoiser(args, rank, world, dev):
                 err = (unet(xt, t, text, mask).float() - noise).pow(2).mean((1, 2, 3))
             if args.min_snr:
                 err = err * min_snr_weight(a.view(-1), args.min_snr)
+            if tnorm:
+                err = tnorm(err, t)
             loss = err.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -216,6 +221,9 @@ def main():
     ap.add_argument("--emoji-weight", type=float, default=1.0, help="denoiser: sampling weight of emoji images")
     ap.add_argument("--t-min", type=int, default=0,
                     help="denoiser: draw timesteps from [t-min, T) only (the noisy end, where the prompt decides)")
+    ap.add_argument("--t-norm", action="store_true",
+                    help="denoiser: divide each sample's loss by the running mean loss at its noise level "
+                         "(20 levels), so the noisy end counts as much as the rest")
     ap.add_argument("--probe", type=int, default=0,
                     help="denoiser: train only on the N emoji that tools/caption_gain.py measures on "
                          "(can the prompt path tell them apart?)")
@@ -228,6 +236,8 @@ def main():
     args = ap.parse_args()
     if not 0 <= args.t_min < Dir7Config().diffusion.timesteps:
         ap.error(f"--t-min must lie in [0, {Dir7Config().diffusion.timesteps})")
+    if args.t_norm and args.min_snr:
+        ap.error("--t-norm replaces --min-snr's weighting: use one of them")
     if args.stage == "export":
         return export(args)
     os.makedirs(args.run, exist_ok=True)

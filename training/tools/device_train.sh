@@ -14,7 +14,9 @@
 # Env: CLIP_MIN, DENOISE_MIN, BATCH (defaults below); INIT (continue, bg);
 # ANNEAL=1 (bg: cosine lr decay over the run); MIN_SNR, EMOJI_WEIGHT (bg: train.py's
 # --min-snr, --emoji-weight); EVAL_CLIP_MIN (bg: also train a measuring CLIP that long);
-# GROW_LEVELS (bg: beside the run, an equal one in runs/g with --dir7-levels GROW_LEVELS).
+# B_ARGS (bg: more train.py arguments for runs/b; its model is named B_NAME, default state);
+# SIDE_ARGS (bg: beside runs/b, an equal run in runs/s with these arguments added, named
+# SIDE_NAME, default side; e.g. SIDE_ARGS="--dir7-levels 0,1,1" SIDE_NAME=grown).
 #   probe  - train from $INIT on 64 emoji only, then their caption gain (tools/caption_gain.py)
 set -u
 cd "$(dirname "$0")/.."
@@ -107,15 +109,17 @@ continue)
 bg)
   INIT=${INIT:-../data/models/dir7-default.safetensors}
   T0=$(date +%s)
-  rm -rf runs/b runs/b.done runs/b.log runs/g runs/g.done runs/g.log
+  rm -rf runs/b runs/b.* runs/s runs/s.*
   python3 -m tools.carry unpack --init "$INIT"
   echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT"
   setsid nohup nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 \
     > runs/gpu-util.txt 2>&1 < /dev/null &
-  bg_run b
-  if [ -n "${GROW_LEVELS:-}" ]; then   # the ablation: the same run beside it, grown to more DIR-7 levels
-    mkdir -p runs/g; cp runs/b/clip.pt runs/g/
-    bg_run g --dir7-levels "$GROW_LEVELS"
+  echo "${B_NAME:-state}" > runs/b.name
+  bg_run b ${B_ARGS:-}
+  if [ -n "${SIDE_ARGS:-}" ]; then   # an ablation: an equal run beside it, with SIDE_ARGS added
+    mkdir -p runs/s; cp runs/b/clip.pt runs/s/
+    echo "${SIDE_NAME:-side}" > runs/s.name
+    bg_run s $SIDE_ARGS
   fi
   if [ -n "${EVAL_CLIP_MIN:-}" ]; then   # a separate, longer-trained CLIP that only measures
     rm -rf runs/eval-clip; mkdir -p runs/eval-clip
@@ -127,16 +131,16 @@ bg)
   ;;
 snap)
   T0=${SNAP_T0:-$(date +%s)}
-  runs=b; [ -e runs/g.log ] && runs="b g"
+  runs=b; [ -e runs/s.log ] && runs="b s"
   done_all() { for r in $runs; do [ -e runs/$r.done ] || return 1; done; }
   while ! done_all && [ $(( $(date +%s) - T0 )) -lt "${2:-540}" ]; do sleep 5; done
-  tail -n 2 runs/b.log runs/g.log runs/eval-clip.log 2>/dev/null
+  tail -n 2 runs/b.log runs/s.log runs/eval-clip.log 2>/dev/null
   cp runs/eval-clip/clip-weights.pt "$OUT/" 2>/dev/null
   # one log file: $OUT returns 8 files at most (two runs: 3 model parts, 4 metrics and grids, this)
   { for r in $runs; do grep -E "steps|initialised|step [0-9]*00 " runs/$r.log | sed "s|^|runs/$r: |"; done
     cat runs/gpu-util.txt; } > "$OUT/train-log.txt"
   for r in $runs; do
-    name=$( [ $r = b ] && echo state || echo grown )
+    name=$(cat runs/$r.name 2>/dev/null || echo state)
     export_run $r $name || exit 1
     if done_all; then
       evaluate_run $r $name
