@@ -162,7 +162,7 @@ def train_denoiser(args, rank, world, dev):
             noise = torch.randn(x.shape, device=dev, generator=gen)
             a = ab[t].view(-1, 1, 1, 1)
             xt = a.sqrt() * x + (1 - a).sqrt() * noise
-            with torch.autocast(dev.type, torch.bfloat16):
+            with torch.autocast(dev.type, torch.bfloat16, enabled=not args.fp32):
                 err = (unet(xt, t, text, mask).float() - noise).pow(2).mean((1, 2, 3))
             if args.min_snr:
                 err = err * min_snr_weight(a.view(-1), args.min_snr)
@@ -224,6 +224,9 @@ def main():
     ap.add_argument("--t-norm", action="store_true",
                     help="denoiser: divide each sample's loss by the running mean loss at its noise level "
                          "(20 levels), so the noisy end counts as much as the rest")
+    ap.add_argument("--fp32", action="store_true",
+                    help="denoiser: run the U-Net in float32 (TF32 on a GPU), not bfloat16: at the noisy end "
+                         "the noise must pass through to better than bfloat16's 0.4%%")
     ap.add_argument("--probe", type=int, default=0,
                     help="denoiser: train only on the N emoji that tools/caption_gain.py measures on "
                          "(can the prompt path tell them apart?)")

@@ -6,6 +6,10 @@ empty prompt and with another image's caption (the same noise for all three).
 
 gain = 1 - loss(own caption) / loss(empty prompt): 0 when the prompt is
 ignored; a wrong caption should do no better than the empty prompt.
+loss_mean_image is a floor to read the rest against: the loss of a predictor
+that passes the noise through exactly and knows only the data set's mean
+image, SNR(t) * mean (x0 - mean image)^2; at the noisy end a model that beats
+it knows something about the image.
 Captions are each image's English name, with no augmentation.
 """
 import argparse
@@ -34,6 +38,13 @@ def losses(model, x0, captions, t, ab_t, noise):
     return out
 
 
+def mean_image(images, chunk=2048):
+    total = 0
+    for i in range(0, len(images), chunk):
+        total = total + as_model_input(images[i:i + chunk]).double().sum(0)
+    return (total / len(images)).float()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -54,6 +65,7 @@ def main():
     other = own[1:] + own[:1]          # each image gets its neighbour's caption
     empty = [""] * len(own)
     ab = torch.tensor(alphas_cumprod(model.cfg.diffusion), dtype=torch.float32)
+    spread = (x0 - mean_image(images)).pow(2).mean().item()
     g = torch.Generator().manual_seed(args.seed)
     result = {"model": os.path.basename(args.model), "split": args.split, "source": args.source,
               "images": len(pick), "per_timestep": {}}
@@ -65,10 +77,12 @@ def main():
                          noise[i:i + 16])
             sums += torch.stack([l.sum() for l in per])
         lo, le, lw = (sums / len(pick)).tolist()
-        r = {"loss_own": lo, "loss_empty": le, "loss_other": lw, "gain": 1 - lo / le, "gain_other": 1 - lw / le}
+        floor = (ab[t] / (1 - ab[t])).item() * spread
+        r = {"loss_own": lo, "loss_empty": le, "loss_other": lw, "gain": 1 - lo / le, "gain_other": 1 - lw / le,
+             "loss_mean_image": floor}
         result["per_timestep"][t] = r
         print(f"t {t}: loss own {lo:.5f} empty {le:.5f} other {lw:.5f}  gain {r['gain']:+.3f} "
-              f"(other caption {r['gain_other']:+.3f})", flush=True)
+              f"(other caption {r['gain_other']:+.3f}); mean image alone {floor:.5f}", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)
