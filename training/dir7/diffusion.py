@@ -40,7 +40,8 @@ class TimestepNorm:
     ranges of timesteps) and multiplied by the mean over levels, so every level
     counts the same relative to its own error while the loss keeps its plain
     scale. The epsilon loss falls with the SNR (about 40x from t = 300 to 900), so
-    plain MSE all but ignores the noisy end, where the object is decided."""
+    plain MSE all but ignores the noisy end, where the object is decided.
+    Under DDP each rank keeps its own running means (from its own samples)."""
 
     def __init__(self, T, buckets=20, decay=0.99, device=None):
         self.width = -(-T // buckets)

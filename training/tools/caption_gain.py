@@ -9,7 +9,9 @@ ignored; a wrong caption should do no better than the empty prompt.
 loss_mean_image is a floor to read the rest against: the loss of a predictor
 that passes the noise through exactly and knows only the data set's mean
 image, SNR(t) * mean (x0 - mean image)^2; at the noisy end a model that beats
-it knows something about the image.
+it knows something about the image. The *_layout figures are the same losses
+of the error's 8 x 8 block means alone: the low frequencies, where the
+composition is, without the pixel-level error of passing the noise through.
 Captions are each image's English name, with no augmentation.
 """
 import argparse
@@ -18,6 +20,7 @@ import os
 import sys
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.dataset import as_model_input, load, probe_indices  # noqa: E402
@@ -26,15 +29,21 @@ from dir7.export import load_model                         # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 
 
+def layout(err):
+    """The low frequencies of an error image: its 8 x 8 block means."""
+    return F.avg_pool2d(err, 8)
+
+
 def losses(model, x0, captions, t, ab_t, noise):
-    """Per-image eps MSE at timestep t (alpha-bar ab_t) for each caption list in `captions`."""
+    """Per-image eps MSE at timestep t (alpha-bar ab_t) for each caption list in
+    `captions`, and the same of the error's layout part."""
     xt = ab_t.sqrt() * x0 + (1 - ab_t).sqrt() * noise
     tt = torch.full((len(x0),), t)
     out = []
     for caps in captions:
         ids, mask = batch_tokens(caps, model.cfg.text.max_len)
-        eps = model.unet(xt, tt, model.text(ids, mask), mask)
-        out.append((eps - noise).pow(2).mean((1, 2, 3)))
+        err = model.unet(xt, tt, model.text(ids, mask), mask) - noise
+        out.append((err.pow(2).mean((1, 2, 3)), layout(err).pow(2).mean((1, 2, 3))))
     return out
 
 
@@ -65,24 +74,27 @@ def main():
     other = own[1:] + own[:1]          # each image gets its neighbour's caption
     empty = [""] * len(own)
     ab = torch.tensor(alphas_cumprod(model.cfg.diffusion), dtype=torch.float32)
-    spread = (x0 - mean_image(images)).pow(2).mean().item()
+    off = x0 - mean_image(images)
+    spread, spread_layout = off.pow(2).mean().item(), layout(off).pow(2).mean().item()
     g = torch.Generator().manual_seed(args.seed)
     result = {"model": os.path.basename(args.model), "split": args.split, "source": args.source,
               "images": len(pick), "per_timestep": {}}
     for t in (int(s) for s in args.timesteps.split(",")):
         noise = torch.randn(x0.shape, generator=g)
-        sums = torch.zeros(3)
+        sums = torch.zeros(3, 2)
         for i in range(0, len(pick), 16):   # 16 images at a time keep memory small
             per = losses(model, x0[i:i + 16], [c[i:i + 16] for c in (own, empty, other)], t, ab[t],
                          noise[i:i + 16])
-            sums += torch.stack([l.sum() for l in per])
-        lo, le, lw = (sums / len(pick)).tolist()
-        floor = (ab[t] / (1 - ab[t])).item() * spread
+            sums += torch.tensor([[whole.sum(), low.sum()] for whole, low in per])
+        (lo, lo_l), (le, le_l), (lw, _) = (sums / len(pick)).tolist()
+        snr = (ab[t] / (1 - ab[t])).item()
         r = {"loss_own": lo, "loss_empty": le, "loss_other": lw, "gain": 1 - lo / le, "gain_other": 1 - lw / le,
-             "loss_mean_image": floor}
+             "loss_mean_image": snr * spread, "layout_own": lo_l, "layout_empty": le_l,
+             "layout_mean_image": snr * spread_layout}
         result["per_timestep"][t] = r
         print(f"t {t}: loss own {lo:.5f} empty {le:.5f} other {lw:.5f}  gain {r['gain']:+.3f} "
-              f"(other caption {r['gain_other']:+.3f}); mean image alone {floor:.5f}", flush=True)
+              f"(other caption {r['gain_other']:+.3f}); mean image alone {snr * spread:.5f}; "
+              f"layout: own {lo_l:.2e} empty {le_l:.2e} mean image {snr * spread_layout:.2e}", flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)
