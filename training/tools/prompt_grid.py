@@ -8,14 +8,30 @@ names unseen concepts; these name concepts of the training set).
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 
+import numpy as np
 from PIL import Image, ImageDraw
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dir7.dataset import load                  # noqa: E402
+from tools.caption_gain import mean_image      # noqa: E402
 
 PROMPTS = ["red apple", "banana", "pizza", "grinning face", "cat face", "dog face", "fish",
            "deciduous tree", "house", "automobile", "sun", "star", "red heart", "猫脸", "manzana roja",
            "voiture"]
 CELL = 96
+
+
+def write_mean_image(data, path):
+    """The data set's mean image (premultiplied RGBA) as a straight-alpha PNG."""
+    images, _ = load(data)
+    m = ((mean_image(images).numpy() + 1) / 2).clip(0, 1)
+    alpha = m[3:4]
+    rgb = np.where(alpha > 1e-3, m[:3] / np.maximum(alpha, 1e-3), 0).clip(0, 1)
+    rgba = np.concatenate([rgb, alpha]).transpose(1, 2, 0)
+    Image.fromarray((rgba * 255 + 0.5).astype(np.uint8), "RGBA").save(path)
 
 
 def main():
@@ -25,15 +41,24 @@ def main():
     ap.add_argument("--cli", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "cli", "dir7"))
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--guidance", default="5", help="the CLI's --guidance")
+    ap.add_argument("--from-mean-image", type=float, default=None, metavar="STRENGTH",
+                    help="img2img from the data set's mean image at this strength instead of generate "
+                         "(skips the noisiest steps: does the prompt decide more from there?)")
+    ap.add_argument("--data", default="cache/dataset", help="the data set, for --from-mean-image")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
     grid = Image.new("RGBA", (CELL * len(PROMPTS), CELL * len(seeds) + 14), (255, 255, 255, 255))
     draw = ImageDraw.Draw(grid)
     with tempfile.TemporaryDirectory() as tmp:
+        mode = ["generate"]
+        if args.from_mean_image is not None:
+            init = os.path.join(tmp, "mean.png")
+            write_mean_image(args.data, init)
+            mode = ["img2img", "--init", init, "--strength", str(args.from_mean_image)]
         for i, prompt in enumerate(PROMPTS):
             for r, seed in enumerate(seeds):
                 png = os.path.join(tmp, f"{i}-{seed}.png")
-                subprocess.run([args.cli, "generate", "-q", "-d", "cpu", "-m", args.model, "-p", prompt,
+                subprocess.run([args.cli, *mode, "-q", "-d", "cpu", "-m", args.model, "-p", prompt,
                                 "--seed", str(seed), "--guidance", args.guidance, "-o", png], check=True)
                 img = Image.open(png).convert("RGBA").resize((CELL, CELL), Image.NEAREST)
                 cell = Image.new("RGBA", (CELL, CELL), (200, 200, 200, 255))   # grey shows the cut-out
