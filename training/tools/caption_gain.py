@@ -48,6 +48,7 @@ def losses(model, x0, captions, t, ab_t, noise):
 
 
 def mean_image(images, chunk=2048):
+    """The mean of uint8 images as model input (premultiplied RGBA in [-1, 1]), summed in double."""
     total = 0
     for i in range(0, len(images), chunk):
         total = total + as_model_input(images[i:i + chunk]).double().sum(0)
