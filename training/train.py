@@ -216,7 +216,8 @@ def main():
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--init-model", default=None, help="denoiser: start from this model file's weights")
     ap.add_argument("--save-minutes", type=float, default=0, help="denoiser: also checkpoint this often")
-    ap.add_argument("--anneal", action="store_true", help="denoiser: cosine lr decay to lr/10 over --minutes")
+    ap.add_argument("--anneal", action="store_true",
+                    help="denoiser: cosine lr decay to lr/10 over --minutes or --max-steps, whichever ends first")
     ap.add_argument("--min-snr", type=float, default=0, help="denoiser: Min-SNR-gamma loss weight (0: plain MSE)")
     ap.add_argument("--emoji-weight", type=float, default=1.0, help="denoiser: sampling weight of emoji images")
     ap.add_argument("--t-min", type=int, default=0,

@@ -38,6 +38,14 @@ def as_model_input(images):
     return torch.from_numpy(images.astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2)
 
 
+def mean_image(images, chunk=2048):
+    """The mean of uint8 images as model input (premultiplied RGBA in [-1, 1]), summed in double."""
+    total = 0
+    for i in range(0, len(images), chunk):
+        total = total + as_model_input(images[i:i + chunk]).double().sum(0)
+    return (total / len(images)).float()
+
+
 def probe_indices(meta, n, split="train", source="emoji", seed=0):
     """n images (indices into meta) with English captions, drawn with a fixed seed:
     the images tools/caption_gain.py measures on (and train.py --probe trains on)."""

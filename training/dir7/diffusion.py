@@ -53,7 +53,7 @@ class TimestepNorm:
     def update(self, err, t):
         b = t // self.width
         sums = torch.zeros_like(self.mean).index_add_(0, b, err.detach().float())
-        counts = torch.zeros_like(self.mean).index_add_(0, b, torch.ones_like(sums[b]))
+        counts = torch.bincount(b, minlength=len(self.mean))
         hit = counts > 0
         batch_mean = sums[hit] / counts[hit]
         old = self.mean[hit]

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from dir7.dataset import as_model_input, load, probe_indices  # noqa: E402
+from dir7.dataset import as_model_input, load, mean_image, probe_indices  # noqa: E402
 from dir7.diffusion import alphas_cumprod                  # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
@@ -45,14 +45,6 @@ def losses(model, x0, captions, t, ab_t, noise):
         err = model.unet(xt, tt, model.text(ids, mask), mask) - noise
         out.append((err.pow(2).mean((1, 2, 3)), layout(err).pow(2).mean((1, 2, 3))))
     return out
-
-
-def mean_image(images, chunk=2048):
-    """The mean of uint8 images as model input (premultiplied RGBA in [-1, 1]), summed in double."""
-    total = 0
-    for i in range(0, len(images), chunk):
-        total = total + as_model_input(images[i:i + chunk]).double().sum(0)
-    return (total / len(images)).float()
 
 
 def main():

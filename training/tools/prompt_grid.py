@@ -15,8 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from dir7.dataset import load                  # noqa: E402
-from tools.caption_gain import mean_image      # noqa: E402
+from dir7.dataset import load, mean_image      # noqa: E402
 
 PROMPTS = ["red apple", "banana", "pizza", "grinning face", "cat face", "dog face", "fish",
            "deciduous tree", "house", "automobile", "sun", "star", "red heart", "猫脸", "manzana roja",
