@@ -84,6 +84,29 @@ read_bool (Reader *r, const char *name)
   return json_node_get_boolean (n);
 }
 
+/* A string field that must be one of `choices` (NULL-terminated); returns its
+ * index. An absent field gives `absent` when that is >= 0. */
+static int
+read_choice (Reader *r, const char *name, const char *const *choices, int absent)
+{
+  if (!r->ok)
+    return 0;
+  if (absent >= 0 && !json_object_has_member (r->obj, name))
+    return absent;
+  JsonNode *n = field (r, name);
+  const char *v = n && json_node_get_value_type (n) == G_TYPE_STRING ? json_node_get_string (n) : NULL;
+  for (int i = 0; v && choices[i]; i++)
+    if (g_str_equal (v, choices[i]))
+      return i;
+  if (r->ok) {
+    g_autofree char *list = g_strjoinv ("\", \"", (char **) choices);
+    g_set_error (r->error, DIR7_ERROR, DIR7_ERROR_MODEL_INVALID,
+                 "dir7.config: %s%s must be one of \"%s\"", r->section, name, list);
+    r->ok = FALSE;
+  }
+  return 0;
+}
+
 static JsonArray *
 read_array (Reader *r, const char *name)
 {
@@ -168,7 +191,8 @@ d7_config_parse (const char *json, D7Config *cfg, GError **error)
   read_lora (&u, "unet.lora.", &cfg->unet.lora);
   JsonArray *mult = read_array (&u, "channel_mult");
   JsonArray *lev = read_array (&u, "dir7_levels");
-  JsonNode *mode = field (&u, "cross_mode");
+  static const char *const cross_modes[] = { "paper", "state", NULL };
+  cfg->unet.cross_mode = (D7CrossMode) read_choice (&u, "cross_mode", cross_modes, -1);
   r.ok = u.ok;
   if (r.ok) {
     guint n = json_array_get_length (mult);
@@ -191,22 +215,15 @@ d7_config_parse (const char *json, D7Config *cfg, GError **error)
       cfg->unet.channel_mult[i] = (int) json_node_get_int (m);
       cfg->unet.dir7_levels[i] = json_node_get_boolean (l);
     }
-    const char *ms = json_node_get_value_type (mode) == G_TYPE_STRING ? json_node_get_string (mode) : "";
-    if (g_strcmp0 (ms, "paper") == 0)
-      cfg->unet.cross_mode = D7_CROSS_PAPER;
-    else if (g_strcmp0 (ms, "state") == 0)
-      cfg->unet.cross_mode = D7_CROSS_STATE;
-    else {
-      g_set_error (error, DIR7_ERROR, DIR7_ERROR_MODEL_INVALID,
-                   "dir7.config: unet.cross_mode must be \"paper\" or \"state\"");
-      return FALSE;
-    }
   }
 
   Reader d = sub (&r, "diffusion", "diffusion.");
   cfg->diffusion.timesteps = read_int (&d, "timesteps", 2, 100000);
   cfg->diffusion.beta_start = read_double (&d, "beta_start", 1e-12, 0.999);
   cfg->diffusion.beta_end = read_double (&d, "beta_end", 1e-12, 0.999);
+  /* what the U-Net outputs; files without the field are epsilon models (contract section 7) */
+  static const char *const predictions[] = { "epsilon", "v", NULL };
+  cfg->diffusion.prediction = (D7Prediction) read_choice (&d, "prediction", predictions, D7_PREDICT_EPSILON);
   r.ok = d.ok;
   if (!r.ok)
     return FALSE;

@@ -8,6 +8,10 @@
 
 typedef enum { D7_CROSS_PAPER, D7_CROSS_STATE } D7CrossMode;
 
+/* What the U-Net outputs: the noise (the contract's epsilon), or
+ * v = sqrt(ab) eps - sqrt(1 - ab) x0 (docs/model.md says why). */
+typedef enum { D7_PREDICT_EPSILON, D7_PREDICT_V } D7Prediction;
+
 typedef struct { int w, a, v, g; } D7LoraRanks;
 
 typedef struct {
@@ -29,6 +33,7 @@ typedef struct {
   struct {
     int timesteps;
     double beta_start, beta_end;
+    D7Prediction prediction;
   } diffusion;
 } D7Config;
 

@@ -468,7 +468,8 @@ dir7_model_describe (const Dir7Model *m)
                           c->unet.num_res_blocks, c->unet.mid_dir7 ? "yes" : "no");
   g_string_append_printf (s, "DIR-7 blocks:     %d, CrossWKV %s mode\n", m->unet.n_blocks,
                           c->unet.cross_mode == D7_CROSS_STATE ? "state" : "paper");
-  g_string_append_printf (s, "diffusion:        %d steps, linear beta %g .. %g, epsilon\n",
-                          c->diffusion.timesteps, c->diffusion.beta_start, c->diffusion.beta_end);
+  g_string_append_printf (s, "diffusion:        %d steps, linear beta %g .. %g, %s-prediction\n",
+                          c->diffusion.timesteps, c->diffusion.beta_start, c->diffusion.beta_end,
+                          c->diffusion.prediction == D7_PREDICT_V ? "v" : "epsilon");
   return g_string_free (s, FALSE);
 }

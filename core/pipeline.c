@@ -214,9 +214,7 @@ cpu_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
       for (size_t j = 0; j < n; j++)
         eps[j] = eps_u[j] + p->guidance * (eps[j] - eps_u[j]);
     }
-    float c1 = (float) sqrt (1.0 - ab[t]), c2 = (float) sqrt (ab[t]);
-    for (size_t j = 0; j < n; j++)
-      x0[j] = CLAMP ((x[j] - c1 * eps[j]) / c2, -1.f, 1.f);
+    d7_predicted_x0 (cfg->diffusion.prediction, ab[t], x, eps, n, x0);
     d7_sampler_step (&smp, i, x, x0, n, t, s);
     if (p->mask) {
       /* keep the known region: the init image noised to the next level */

@@ -32,6 +32,20 @@ d7_first_step (int steps, float strength)
 }
 
 void
+d7_predicted_x0 (D7Prediction pred, double ab_t, const float *x, const float *out,
+                 size_t n, float *x0)
+{
+  float c1 = (float) sqrt (1.0 - ab_t), c2 = (float) sqrt (ab_t);
+  if (pred == D7_PREDICT_V) {
+    for (size_t j = 0; j < n; j++)
+      x0[j] = CLAMP (c2 * x[j] - c1 * out[j], -1.f, 1.f);
+  } else {
+    for (size_t j = 0; j < n; j++)
+      x0[j] = CLAMP ((x[j] - c1 * out[j]) / c2, -1.f, 1.f);
+  }
+}
+
+void
 d7_sampler_step (D7SamplerState *st, int i, float *x, const float *x0, size_t n, int t, int s)
 {
   double ab_t = st->ab[t], ab_s = s >= 0 ? st->ab[s] : 1.0;

@@ -3,6 +3,7 @@
 #define DIR7_SAMPLER_H
 
 #include "dir7.h"
+#include "config.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,12 @@ double *d7_alphas_cumprod (int T, double beta_start, double beta_end);
 int d7_timestep (int T, int steps, int i);
 /* img2img: index of the first step that runs (at least one runs) */
 int d7_first_step (int steps, float strength);
+
+/* The clean estimate from the U-Net's (guided) output at alpha-bar ab_t,
+ * clamped to [-1, 1]: epsilon: (x - sqrt(1-ab) out) / sqrt(ab);
+ * v: sqrt(ab) x - sqrt(1-ab) out. */
+void d7_predicted_x0 (D7Prediction pred, double ab_t, const float *x, const float *out,
+                      size_t n, float *x0);
 
 typedef struct {
   Dir7Sampler kind;

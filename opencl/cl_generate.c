@@ -166,8 +166,8 @@ run (D7Cl *cl, Dir7Model *m, const Dir7GenerateParams *p, GError **error)
     }
     int t = d7_timestep (T, steps, i), s = i + 1 < steps ? d7_timestep (T, steps, i + 1) : -1;
     d7cl_unet_forward (cl, m, x, H, W, ted, (size_t) i * C0, &dc, eps);
-    d7cl_guide_x0 (cl, n, eps, guided, p->guidance, x, (float) sqrt (1.0 - ab[t]),
-                   (float) sqrt (ab[t]), x0);
+    d7cl_guide_x0 (cl, n, eps, guided, p->guidance, cfg->diffusion.prediction == D7_PREDICT_V, x,
+                   (float) sqrt (1.0 - ab[t]), (float) sqrt (ab[t]), x0);
     float c[4];
     int kind = step_coefficients (p->sampler, ab, t, s, &have_prev, &prev_h, c);
     if (kind == STEP_DDPM) {

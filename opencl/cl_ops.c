@@ -330,11 +330,11 @@ d7cl_wkv7 (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem k, cl_me
 }
 
 void
-d7cl_guide_x0 (D7Cl *cl, size_t n, cl_mem eps, gboolean guided, float g, cl_mem x,
-               float c1, float c2, cl_mem x0)
+d7cl_guide_x0 (D7Cl *cl, size_t n, cl_mem eps, gboolean guided, float g, gboolean v_pred,
+               cl_mem x, float c1, float c2, cl_mem x0)
 {
   Args a = { cl, cl->k.guide_x0, 0 };
-  INT (&a, n); MEM (&a, eps); INT (&a, guided); FLT (&a, g); MEM (&a, x);
+  INT (&a, n); MEM (&a, eps); INT (&a, guided); FLT (&a, g); INT (&a, v_pred); MEM (&a, x);
   FLT (&a, c1); FLT (&a, c2); MEM (&a, x0);
   launch_1d (&a, n, "guide_x0");
 }

@@ -49,8 +49,9 @@ void d7cl_wkv7_recurrent (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, 
                           cl_mem v, cl_mem a, cl_mem b, cl_mem S, cl_mem o);
 gboolean d7cl_wkv7_chunked (D7Cl *cl, int nseq, int T, int H, cl_mem r, cl_mem w, cl_mem k,
                             cl_mem v, cl_mem a, cl_mem b, cl_mem S, cl_mem o);
-void d7cl_guide_x0 (D7Cl *cl, size_t n, cl_mem eps, gboolean guided, float g, cl_mem x,
-                    float c1, float c2, cl_mem x0);
+/* x0 from the U-Net's output (noise, or v when v_pred), guided when asked */
+void d7cl_guide_x0 (D7Cl *cl, size_t n, cl_mem eps, gboolean guided, float g, gboolean v_pred,
+                    cl_mem x, float c1, float c2, cl_mem x0);
 void d7cl_sampler_step (D7Cl *cl, size_t n, int kind, cl_mem x, cl_mem x0, cl_mem prev,
                         cl_mem z, const float p[4]);
 void d7cl_mask_blend (D7Cl *cl, size_t n, int HW, cl_mem x, cl_mem mask, cl_mem init,

@@ -324,6 +324,25 @@ main (int argc, char **argv)
   config_rejected ("text", "max_len", "0", "max_len");
   config_rejected ("diffusion", "beta_end", "5", "beta_end");
   config_rejected ("diffusion", "timesteps", "1e300", "timesteps");
+  config_rejected ("diffusion", "prediction", "\"x0\"", "prediction");
+  config_rejected ("diffusion", "prediction", "1", "prediction");
+  config_rejected ("unet", "cross_mode", NULL, "cross_mode");
+
+  /* prediction: "v" is read; a file without the field is an epsilon model */
+  {
+    struct { const char *value; D7Prediction want; const char *what; } cases[] = {
+      { "\"v\"", D7_PREDICT_V, "prediction \"v\" is read as v" },
+      { "\"epsilon\"", D7_PREDICT_EPSILON, "prediction \"epsilon\" is read as epsilon" },
+      { NULL, D7_PREDICT_EPSILON, "a config without prediction is an epsilon model" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+      g_autofree char *json = config_with ("diffusion", "prediction", cases[i].value);
+      D7Config c;
+      gboolean ok = d7_config_parse (json, &c, &err);
+      expect (ok && c.diffusion.prediction == cases[i].want, cases[i].what, err ? err->message : NULL);
+      g_clear_error (&err);
+    }
+  }
 
   {
     D7Config c;

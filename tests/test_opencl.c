@@ -563,6 +563,9 @@ main (int argc, char **argv)
   expect (!d7cl_failed (cl), "no OpenCL error in the kernel tests", cl->err_where);
   d7cl_free (cl);
   test_generate (m, "state mode", TRUE);     /* tiny-state.safetensors stores F16 */
+  m->config.diffusion.prediction = D7_PREDICT_V;   /* the same weights read as a v-model */
+  test_generate (m, "state mode, v-prediction", TRUE);
+  m->config.diffusion.prediction = D7_PREDICT_EPSILON;
   test_fallbacks (m);
   dir7_model_free (m);
 

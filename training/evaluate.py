@@ -24,7 +24,7 @@ from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
 from dir7.dataset import as_model_input, load              # noqa: E402
-from dir7.diffusion import alphas_cumprod, timesteps       # noqa: E402
+from dir7.diffusion import alphas_cumprod, predicted_x0, timesteps  # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.noise import randn_torch                         # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
@@ -44,9 +44,9 @@ def sample_batch(model, prompts, steps=20, guidance=5.0, seed=0, dev="cpu"):
     prev_x0 = prev_h = None
     for i, t in enumerate(ts):
         s = ts[i + 1] if i + 1 < steps else -1
-        eps = model.unet(torch.cat([x, x]), torch.full((2 * n,), t, device=dev), text, mask)
-        eps = eps[:n] + guidance * (eps[n:] - eps[:n])
-        x0 = ((x - math.sqrt(1 - ab[t]) * eps) / math.sqrt(ab[t])).clamp(-1, 1)
+        out = model.unet(torch.cat([x, x]), torch.full((2 * n,), t, device=dev), text, mask)
+        out = out[:n] + guidance * (out[n:] - out[:n])
+        x0 = predicted_x0(cfg.diffusion.prediction, out, x, ab[t])
         if s < 0:
             x = x0
             break

@@ -25,7 +25,7 @@ from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
 from dir7.dataset import TrainSet                          # noqa: E402
-from dir7.diffusion import TimestepNorm, alphas_cumprod, min_snr_weight  # noqa: E402
+from dir7.diffusion import PREDICTIONS, TimestepNorm, alphas_cumprod, min_snr_weight, training_target  # noqa: E402
 from dir7.export import load_model, save_model             # noqa: E402
 from dir7.grow import grow_unet                            # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
@@ -68,6 +68,7 @@ def args_workers():
 def config_for(args):
     cfg = Dir7Config()
     cfg.unet.cross_mode = args.cross_mode
+    cfg.diffusion.prediction = args.prediction
     if getattr(args, "dir7_levels", None):
         cfg.unet.dir7_levels = [c == "1" for c in args.dir7_levels.split(",")]
         if len(cfg.unet.dir7_levels) != len(cfg.unet.channel_mult):
@@ -163,9 +164,10 @@ def train_denoiser(args, rank, world, dev):
             a = ab[t].view(-1, 1, 1, 1)
             xt = a.sqrt() * x + (1 - a).sqrt() * noise
             with torch.autocast(dev.type, torch.bfloat16, enabled=not args.fp32):
-                err = (unet(xt, t, text, mask).float() - noise).pow(2).mean((1, 2, 3))
+                target = training_target(cfg.diffusion.prediction, x, noise, a)
+                err = (unet(xt, t, text, mask).float() - target).pow(2).mean((1, 2, 3))
             if args.min_snr:
-                err = err * min_snr_weight(a.view(-1), args.min_snr)
+                err = err * min_snr_weight(a.view(-1), args.min_snr, cfg.diffusion.prediction)
             if tnorm:
                 err = tnorm(err, t)
             loss = err.mean()
@@ -233,6 +235,9 @@ def main():
                          "(can the prompt path tell them apart?)")
     ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
+    ap.add_argument("--prediction", default="epsilon", choices=PREDICTIONS,
+                    help="denoiser: what the U-Net outputs, the noise or v (docs/model.md); "
+                         "--init-model may be an epsilon model")
     ap.add_argument("--dir7-levels", default=None,
                     help="denoiser: which U-Net levels carry DIR-7 blocks, e.g. 0,1,1 (default: the config's); "
                          "blocks new to --init-model start as the identity")

@@ -4,7 +4,7 @@
 /* guidance and the clean-image estimate: e = eu + g (ec - eu) (ec alone when
  * not guided; eps is [ec | eu]), x0 = clamp((x - c1 e) / c2, -1, 1) */
 __kernel void
-guide_x0 (int n, __global const float *eps, int guided, float g,
+guide_x0 (int n, __global const float *eps, int guided, float g, int v_pred,
           __global const float *x, float c1, float c2, __global float *x0)
 {
   int i = get_global_id (0);
@@ -15,7 +15,8 @@ guide_x0 (int n, __global const float *eps, int guided, float g,
     float eu = eps[n + i];
     e = eu + g * (e - eu);
   }
-  x0[i] = clamp ((x[i] - c1 * e) / c2, -1.f, 1.f);
+  /* e is the noise, or v (core/sampler.c: d7_predicted_x0) */
+  x0[i] = clamp (v_pred ? c2 * x[i] - c1 * e : (x[i] - c1 * e) / c2, -1.f, 1.f);
 }
 
 #define STEP_DDIM     0

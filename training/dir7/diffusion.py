@@ -13,6 +13,7 @@ STREAM_INIT = 0           # the starting latent noise
 STREAM_DDPM = 1           # + step index: DDPM's per-step noise
 STREAM_KNOWN = 0x10000    # + step index: inpainting's re-noised known region
 SAMPLERS = ("ddpm", "ddim", "dpmpp-2m")
+PREDICTIONS = ("epsilon", "v")   # what the U-Net outputs (config diffusion.prediction)
 
 
 def alphas_cumprod(dcfg):
@@ -26,12 +27,38 @@ def alphas_cumprod(dcfg):
     return out
 
 
-def min_snr_weight(ab_t, gamma):
-    """Min-SNR-gamma weight of an epsilon loss at alpha-bar ab_t (training only):
-    min(SNR, gamma) / SNR, so steps with little noise, where the prompt cannot
-    change the picture any more, count less."""
+def training_target(prediction, x0, noise, ab_t):
+    """What the U-Net learns to output for x_t = sqrt(ab) x0 + sqrt(1-ab) noise:
+    the noise, or v = sqrt(ab) noise - sqrt(1-ab) x0. Near pure noise v is about
+    -x0, so a v-model need not pass its input through to get the noise right."""
+    if prediction == "v":
+        return ab_t.sqrt() * noise - (1 - ab_t).sqrt() * x0
+    return noise
+
+
+def predicted_x0(prediction, out, x, ab_t):
+    """The clean estimate from the U-Net's output at x (alpha-bar ab_t, a float),
+    clamped to [-1, 1]; core/sampler.c's d7_predicted_x0 is its twin."""
+    c1, c2 = math.sqrt(1.0 - ab_t), math.sqrt(ab_t)
+    x0 = c2 * x - c1 * out if prediction == "v" else (x - c1 * out) / c2
+    return x0.clamp(-1.0, 1.0)
+
+
+def predicted_noise(prediction, out, x, ab_t):
+    """The noise estimate from the U-Net's output (ab_t: a float or a tensor), so
+    epsilon and v models can be measured with the same epsilon loss."""
+    if prediction == "v":
+        return (1 - ab_t) ** 0.5 * x + ab_t ** 0.5 * out
+    return out
+
+
+def min_snr_weight(ab_t, gamma, prediction="epsilon"):
+    """Min-SNR-gamma loss weight at alpha-bar ab_t (training only), Hang et al.
+    2023: the clean-image error counts min(SNR, gamma) times, so steps with
+    little noise, where the prompt cannot change the picture any more, count
+    less. An epsilon loss already weighs that error by SNR, a v loss by SNR + 1."""
     snr = ab_t / (1 - ab_t)
-    return snr.clamp(max=gamma) / snr
+    return snr.clamp(max=gamma) / (snr + 1 if prediction == "v" else snr)
 
 
 class TimestepNorm:
@@ -161,9 +188,9 @@ def sample(model, prompt, negative="", steps=20, sampler="dpmpp-2m", guidance=5.
         s = ts[i + 1] if i + 1 < steps else -1
         xb = x[None].expand(len(prompts), -1, -1, -1)
         tb = torch.full((len(prompts),), t, dtype=torch.long, device=dev)
-        eps = net(xb, tb, text, tmask, cache)
-        eps = eps[0] if len(prompts) == 1 else eps[0] + guidance * (eps[1] - eps[0])
-        x0 = ((x - math.sqrt(1.0 - ab[t]) * eps) / math.sqrt(ab[t])).clamp(-1.0, 1.0)
+        out = net(xb, tb, text, tmask, cache)
+        out = out[0] if len(prompts) == 1 else out[0] + guidance * (out[1] - out[0])
+        x0 = predicted_x0(cfg.diffusion.prediction, out, x, ab[t])
         x = smp.step(i, x, x0, t, s)
         if mask is not None:
             if s >= 0:

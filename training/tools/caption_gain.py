@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.dataset import as_model_input, load, mean_image, probe_indices  # noqa: E402
-from dir7.diffusion import alphas_cumprod                  # noqa: E402
+from dir7.diffusion import alphas_cumprod, predicted_noise # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 
@@ -35,14 +35,15 @@ def layout(err):
 
 
 def losses(model, x0, captions, t, ab_t, noise):
-    """Per-image eps MSE at timestep t (alpha-bar ab_t) for each caption list in
+    """Per-image noise MSE at timestep t (alpha-bar ab_t) for each caption list in
     `captions`, and the same of the error's layout part."""
     xt = ab_t.sqrt() * x0 + (1 - ab_t).sqrt() * noise
     tt = torch.full((len(x0),), t)
     out = []
     for caps in captions:
         ids, mask = batch_tokens(caps, model.cfg.text.max_len)
-        err = model.unet(xt, tt, model.text(ids, mask), mask) - noise
+        pred = model.unet(xt, tt, model.text(ids, mask), mask)
+        err = predicted_noise(model.cfg.diffusion.prediction, pred, xt, ab_t) - noise   # v models too
         out.append((err.pow(2).mean((1, 2, 3)), layout(err).pow(2).mean((1, 2, 3))))
     return out
 

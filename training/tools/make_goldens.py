@@ -5,7 +5,9 @@
 Writes: tiny-{state,paper}.safetensors (random tiny models, F16 / BF16),
 wkv.safetensors (the recurrence), layers-{state,paper}.safetensors (each layer's
 input and output on one forward pass) and samples-{state,paper}.safetensors
-(short sampler runs; the cases' parameters are in the "cases" metadata).
+(short sampler runs; the cases' parameters are in the "cases" metadata), and
+samples-state-v.safetensors: the same runs with tiny-state's weights read as a
+v-prediction model (the C test loads tiny-state and sets prediction to v).
 """
 import json
 import os
@@ -138,6 +140,9 @@ def main():
         model = load_model(path)          # the goldens use exactly the stored weights
         layer_golden(model, mode)
         sample_golden(model, mode)
+    model = load_model(os.path.join(OUT, "tiny-state.safetensors"))
+    model.cfg.diffusion.prediction = "v"
+    sample_golden(model, "state-v")
 
 
 if __name__ == "__main__":
