@@ -17,6 +17,8 @@
 # B_ARGS (bg: more train.py arguments for runs/b; its model is named B_NAME, default state);
 # SIDE_ARGS (bg: beside runs/b, an equal run in runs/s with these arguments added, named
 # SIDE_NAME, default side; e.g. SIDE_ARGS="--dir7-levels 0,1,1" SIDE_NAME=grown).
+# Evaluation also uses the measuring CLIP when ../.carry/eval-clip.pt is there
+# (training/runs/eval-clip/clip.pt from phase 8's EVAL_CLIP_MIN run).
 #   probe  - train from $INIT on 64 emoji only, then their caption gain (tools/caption_gain.py)
 set -u
 cd "$(dirname "$0")/.."
@@ -38,6 +40,11 @@ evaluate_run() {
     --out runs/eval-$1 > runs/eval-$1.log 2>&1 || tail -n 20 runs/eval-$1.log
   cp runs/eval-$1/metrics.json "$OUT/metrics-$2.json"; cp runs/eval-$1/samples.png "$OUT/samples-$2.png"
   cat "$OUT/metrics-$2.json"
+  if [ -e ../.carry/eval-clip.pt ]; then   # the measuring CLIP, when carried: one file for all runs
+    python3 evaluate.py --model "runs/dir7-$2.safetensors" --clip ../.carry/eval-clip.pt --data cache/dataset \
+      --out runs/measure-$1 > runs/measure-$1.log 2>&1 || tail -n 20 runs/measure-$1.log
+    { echo "$2:"; cat runs/measure-$1/metrics.json; } | tee -a "$OUT/metrics-measuring.txt"
+  fi
 }
 
 # export runs/$1's newest checkpoint to runs/dir7-$2.safetensors (where evaluate_run
@@ -131,6 +138,10 @@ bg)
   ;;
 snap)
   T0=${SNAP_T0:-$(date +%s)}
+  if [ ! -e runs/b.log ]; then   # a fresh machine: the lent one was taken back, and its run with it
+    echo "snap: no run on this machine (runs/b.log missing): it was replaced; start again with bg" >&2
+    exit 2
+  fi
   runs=b; [ -e runs/s.log ] && runs="b s"
   done_all() { for r in $runs; do [ -e runs/$r.done ] || return 1; done; }
   while ! done_all && [ $(( $(date +%s) - T0 )) -lt "${2:-540}" ]; do sleep 5; done
