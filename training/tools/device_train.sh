@@ -138,8 +138,8 @@ bg)
   ;;
 snap)
   T0=${SNAP_T0:-$(date +%s)}
-  if [ ! -e runs/b.log ]; then   # a fresh machine: the lent one was taken back, and its run with it
-    echo "snap: no run on this machine (runs/b.log missing): it was replaced; start again with bg" >&2
+  if [ ! -e runs/b.name ]; then   # a fresh machine: the lent one was taken back, and its run with it
+    echo "snap: no run on this machine (runs/b.name missing): it was replaced; start again with bg" >&2
     exit 2
   fi
   runs=b; [ -e runs/s.log ] && runs="b s"
