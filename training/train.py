@@ -128,6 +128,9 @@ def train_denoiser(args, rank, world, dev):
     step = 0
     if os.path.exists(path):
         ck = torch.load(path, map_location=dev)
+        was = Dir7Config.from_json(ck["config"]).diffusion.prediction
+        if was != cfg.diffusion.prediction:   # resuming with the other target would quietly retrain
+            raise SystemExit(f"{path} is a {was}-prediction run: resume it with --prediction {was}")
         model.unet.load_state_dict(ck["unet"]); ema.load_state_dict(ck["ema"]); opt.load_state_dict(ck["opt"])
         step = ck["step"]
         if tnorm and "tnorm" in ck:

@@ -2,7 +2,8 @@
  * the host in double exactly as core/sampler.c does. */
 
 /* guidance and the clean-image estimate: e = eu + g (ec - eu) (ec alone when
- * not guided; eps is [ec | eu]), x0 = clamp((x - c1 e) / c2, -1, 1) */
+ * not guided; eps is [ec | eu]), x0 = clamp((x - c1 e) / c2, -1, 1), or for a
+ * v-prediction model clamp(c2 x - c1 e, -1, 1) */
 __kernel void
 guide_x0 (int n, __global const float *eps, int guided, float g, int v_pred,
           __global const float *x, float c1, float c2, __global float *x0)
@@ -15,7 +16,6 @@ guide_x0 (int n, __global const float *eps, int guided, float g, int v_pred,
     float eu = eps[n + i];
     e = eu + g * (e - eu);
   }
-  /* e is the noise, or v (core/sampler.c: d7_predicted_x0) */
   x0[i] = clamp (v_pred ? c2 * x[i] - c1 * e : (x[i] - c1 * e) / c2, -1.f, 1.f);
 }
 
