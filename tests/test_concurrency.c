@@ -179,8 +179,11 @@ test_cancel_from_thread (Dir7Model *m)
                                              "%d of 50 steps ran", latency / 1e6, step / 1e6, w.steps_done);
   expect (!j.image && g_error_matches (j.error, DIR7_ERROR, DIR7_ERROR_CANCELLED),
           "a GCancellable cancelled from another thread stops the generation", j.error ? j.error->message : "finished");
-  expect (w.steps_done < 50 && latency < step / 4,
-          "cancelled mid-step, it returns within a quarter of a step", detail);
+  /* cancelled a fifth into step 3: a check only at step ends would return after
+   * about 0.8 of a step; half a step leaves room for a loaded machine (a CI run
+   * with other tests in parallel took 0.116 s of a 0.462 s step) */
+  expect (w.steps_done < 50 && latency < step / 2,
+          "cancelled mid-step, it returns within half a step", detail);
   job_clear (&j);
 
   /* cancelled before it starts: no step runs */
