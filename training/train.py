@@ -166,8 +166,8 @@ def train_denoiser(args, rank, world, dev):
             noise = torch.randn(x.shape, device=dev, generator=gen)
             a = ab[t].view(-1, 1, 1, 1)
             xt = a.sqrt() * x + (1 - a).sqrt() * noise
+            target = training_target(cfg.diffusion.prediction, x, noise, a)   # float32, as x and noise
             with torch.autocast(dev.type, torch.bfloat16, enabled=not args.fp32):
-                target = training_target(cfg.diffusion.prediction, x, noise, a)
                 err = (unet(xt, t, text, mask).float() - target).pow(2).mean((1, 2, 3))
             if args.min_snr:
                 err = err * min_snr_weight(a.view(-1), args.min_snr, cfg.diffusion.prediction)
