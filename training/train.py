@@ -82,20 +82,38 @@ def save_ckpt(path, **state):
     os.replace(tmp, path)
 
 
+def anneal_lr(opt, base_lr, frac, warm=1.0):
+    """Cosine from base_lr down to a tenth of it as frac goes from 0 to 1, times warm."""
+    frac = min(1.0, frac)
+    for g in opt.param_groups:
+        g["lr"] = warm * base_lr * (0.1 + 0.45 * (1 + math.cos(math.pi * frac)))
+
+
 def train_clip(args, rank, world, dev):
     cfg = config_for(args)
     path = os.path.join(args.run, "clip.pt")
     model = Clip(cfg).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr or 5e-4, weight_decay=0.05)
-    step = 0
+    base_lr = args.lr or 5e-4
+    opt = torch.optim.AdamW(model.parameters(), lr=base_lr, weight_decay=0.05)
+    step, warm_from = 0, None
     if os.path.exists(path):
         ck = torch.load(path, map_location=dev)
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); step = ck["step"]
+    elif args.init_clip:   # continue a CLIP's weights (a shipped text encoder's), fresh optimiser
+        ck = torch.load(args.init_clip, map_location=dev)
+        model.load_state_dict({k: v.float() for k, v in ck["model"].items()}); step = ck["step"]
+        log(rank, f"clip: initialised from {args.init_clip} ({step} steps)")
+        # a fresh Adam moves every weight by about lr at once: warm up over 200 steps
+        # (2 steps at the full 5e-4 halved a trained CLIP's held-out top-1)
+        warm_from = step
     ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     ds, dl = loader(args.data, args.batch, rank, world, step)
-    t0, epoch = time.time(), 0
+    t0 = t_snap = time.time()
     while time.time() - t0 < args.minutes * 60:
         for x, caps in dl:
+            warm = 1.0 if warm_from is None else min(1.0, (step - warm_from + 1) / 200)
+            if args.anneal or warm < 1:
+                anneal_lr(opt, base_lr, (time.time() - t0) / (args.minutes * 60) if args.anneal else 0, warm)
             ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
             with torch.autocast(dev.type, torch.bfloat16):
                 loss = ddp(x.to(dev), ids, mask)
@@ -108,7 +126,10 @@ def train_clip(args, rank, world, dev):
                 log(rank, f"clip step {step} loss {loss.item():.3f} {time.time() - t0:.0f}s")
             if time.time() - t0 > args.minutes * 60:
                 break
-        epoch += 1
+            if rank == 0 and args.save_minutes and time.time() - t_snap > args.save_minutes * 60:
+                t_snap = time.time()   # weights only: to measure retrieval along the run
+                save_ckpt(os.path.join(args.run, f"clip-{step}.pt"), model=model.state_dict(), step=step,
+                          config=cfg.to_json())
     if rank == 0:
         save_ckpt(path, model=model.state_dict(), opt=opt.state_dict(), step=step, config=cfg.to_json())
     log(rank, f"clip: {step} steps, checkpoint {path}")
@@ -153,10 +174,8 @@ def train_denoiser(args, rank, world, dev):
     t0 = t_saved = time.time()
     while time.time() - t0 < args.minutes * 60:
         for x, caps in dl:
-            if args.anneal:   # cosine from --lr down to a tenth of it over --minutes or --max-steps
-                frac = min(1.0, max((time.time() - t0) / (args.minutes * 60), step / args.max_steps))
-                for g in opt.param_groups:
-                    g["lr"] = base_lr * (0.1 + 0.45 * (1 + math.cos(math.pi * frac)))
+            if args.anneal:
+                anneal_lr(opt, base_lr, max((time.time() - t0) / (args.minutes * 60), step / args.max_steps))
             x = x.to(dev, non_blocking=True)
             caps = ["" if torch.rand(1).item() < 0.1 else c for c in caps]   # caption dropout
             ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
@@ -220,9 +239,11 @@ def main():
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--init-model", default=None, help="denoiser: start from this model file's weights")
-    ap.add_argument("--save-minutes", type=float, default=0, help="denoiser: also checkpoint this often")
+    ap.add_argument("--init-clip", default=None, help="clip: start from this CLIP checkpoint's weights")
+    ap.add_argument("--save-minutes", type=float, default=0,
+                    help="denoiser: also checkpoint this often; clip: keep its weights this often as clip-STEP.pt")
     ap.add_argument("--anneal", action="store_true",
-                    help="denoiser: cosine lr decay to lr/10 over --minutes or --max-steps, whichever ends first")
+                    help="cosine lr decay to lr/10 over --minutes (denoiser: or --max-steps, whichever ends first)")
     ap.add_argument("--min-snr", type=float, default=0, help="denoiser: Min-SNR-gamma loss weight (0: plain MSE)")
     ap.add_argument("--emoji-weight", type=float, default=1.0, help="denoiser: sampling weight of emoji images")
     ap.add_argument("--t-min", type=int, default=0,

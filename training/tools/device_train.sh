@@ -19,6 +19,9 @@
 # SIDE_NAME, default side; e.g. SIDE_ARGS="--dir7-levels 0,1,1" SIDE_NAME=grown).
 # Evaluation also uses the measuring CLIP when ../.carry/eval-clip.pt is there
 # (training/runs/eval-clip/clip.pt from phase 8's EVAL_CLIP_MIN run).
+#   textenc - a longer-trained CLIP from the shipped text encoder (CLIP_MIN minutes), its
+#            retrieval (tools/clip_retrieval.py), then as bg with that text encoder; the old
+#            CLIP stays the judge in runs/judge, the new one judges too
 #   probe  - train from $INIT on 64 emoji only, then their caption gain (tools/caption_gain.py)
 set -u
 cd "$(dirname "$0")/.."
@@ -34,17 +37,24 @@ ck['model'].items()}, 'config': ck['config'], 'step': ck['step']}, sys.argv[2])"
 }
 export -f half_clip
 
-# evaluate runs/dir7-$2.safetensors with runs/b's CLIP; metrics and grid to $OUT
+# evaluate runs/dir7-$2.safetensors with runs/b's CLIP (with the old one in runs/judge
+# after textenc, so the figures stay comparable); metrics and grid to $OUT
 evaluate_run() {
-  python3 evaluate.py --model "runs/dir7-$2.safetensors" --clip runs/b/clip.pt --data cache/dataset \
+  local judge=runs/b/clip.pt
+  [ -e runs/judge/clip.pt ] && judge=runs/judge/clip.pt
+  python3 evaluate.py --model "runs/dir7-$2.safetensors" --clip $judge --data cache/dataset \
     --out runs/eval-$1 > runs/eval-$1.log 2>&1 || tail -n 20 runs/eval-$1.log
   cp runs/eval-$1/metrics.json "$OUT/metrics-$2.json"; cp runs/eval-$1/samples.png "$OUT/samples-$2.png"
   cat "$OUT/metrics-$2.json"
-  if [ -e ../.carry/eval-clip.pt ]; then   # the measuring CLIP, when carried: one file for all runs
-    python3 evaluate.py --model "runs/dir7-$2.safetensors" --clip ../.carry/eval-clip.pt --data cache/dataset \
+  # the measuring CLIP when carried, and the new CLIP after textenc: one file for all runs
+  local judges=""
+  [ -e ../.carry/eval-clip.pt ] && judges=../.carry/eval-clip.pt
+  [ "$judge" = runs/judge/clip.pt ] && judges="$judges runs/b/clip.pt"
+  for c in $judges; do
+    python3 evaluate.py --model "runs/dir7-$2.safetensors" --clip "$c" --data cache/dataset --languages '' \
       --out runs/measure-$1 > runs/measure-$1.log 2>&1 || tail -n 20 runs/measure-$1.log
-    { echo "$2:"; cat runs/measure-$1/metrics.json; } | tee -a "$OUT/metrics-measuring.txt"
-  fi
+    { echo "$2, judged by $c:"; cat runs/measure-$1/metrics.json; } | tee -a "$OUT/metrics-measuring.txt"
+  done
 }
 
 # export runs/$1's newest checkpoint to runs/dir7-$2.safetensors (where evaluate_run
@@ -134,6 +144,30 @@ bg)
       > runs/eval-clip.log 2>&1; half_clip runs/eval-clip/clip.pt runs/eval-clip/clip-weights.pt" \
       > /dev/null 2>&1 < /dev/null &
   fi
+  SNAP_T0=$T0 bash "$0" snap "${2:-540}"
+  ;;
+textenc)
+  # a stronger text encoder: the CLIP continued from the shipped model's for CLIP_MIN
+  # minutes (cosine lr decay), its retrieval against the old one's, then as bg: the
+  # denoiser from $INIT reads the new encoder's features (export ships that encoder)
+  INIT=${INIT:-../data/models/dir7-default.safetensors}
+  T0=$(date +%s)
+  rm -rf runs/b runs/b.* runs/s runs/s.* runs/t runs/judge
+  python3 -m tools.carry unpack --init "$INIT"
+  mkdir -p runs/judge runs/t; cp runs/b/clip.pt runs/judge/clip.pt
+  python3 train.py clip --run runs/t --minutes "$CLIP_MIN" --batch 256 --anneal --init-clip runs/b/clip.pt \
+    --save-minutes 2 > runs/t.log 2>&1
+  grep -E "steps|initialised|step [0-9]*00 " runs/t.log | tail -n 4
+  measures=""; [ -e ../.carry/eval-clip.pt ] && measures="--clip ../.carry/eval-clip.pt"
+  python3 -m tools.clip_retrieval --clip runs/judge/clip.pt $(ls runs/t/clip-*.pt 2>/dev/null | sed 's/^/--clip /') \
+    --clip runs/t/clip.pt $measures --out "$OUT/clip-retrieval.json"
+  half_clip runs/t/clip.pt "$OUT/clip-weights.pt"
+  cp runs/t/clip.pt runs/b/clip.pt
+  echo "text encoder done at $(( $(date +%s) - T0 )) s"
+  setsid nohup nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 \
+    > runs/gpu-util.txt 2>&1 < /dev/null &
+  echo "${B_NAME:-state}" > runs/b.name
+  bg_run b ${B_ARGS:-}
   SNAP_T0=$T0 bash "$0" snap "${2:-540}"
   ;;
 snap)

@@ -1,0 +1,87 @@
+"""How well a CLIP's text tower names the data set's images: each image's
+English name retrieves it among all images of the same set (top-1 / top-5 /
+top-20). Since the text tower is DIR-7's frozen text encoder, this is the most
+the denoiser can learn from a prompt about which object it names.
+
+    cd training && python3 -m tools.clip_retrieval --clip runs/b/clip.pt [--clip OTHER.pt ...]
+
+Sets: the training emoji, the training clip art (a fixed sample of --images),
+and every held-out image (unseen concepts). An image whose name equals the
+query's (skin-tone variants, clip art with one title) counts as a hit, so
+rank = the number of images with another name that score above the own one.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dir7.clip import Clip                                 # noqa: E402
+from dir7.config import Dir7Config                         # noqa: E402
+from dir7.dataset import as_model_input, load              # noqa: E402
+from dir7.text_encoder import batch_tokens                 # noqa: E402
+
+
+def load_clip(path, dev):
+    ck = torch.load(path, map_location=dev)
+    cfg = Dir7Config.from_json(ck["config"])
+    clip = Clip(cfg).to(dev).eval()
+    clip.load_state_dict({k: v.float() for k, v in ck["model"].items()})
+    return clip, cfg.text.max_len, ck.get("step")
+
+
+def ranks(clip, max_len, x, names, dev, chunk=256):
+    """For each image, how many images with a different name its own name scores higher."""
+    fi = torch.cat([clip.encode_image(x[i:i + chunk].to(dev)) for i in range(0, len(x), chunk)])
+    ft = []
+    for i in range(0, len(names), chunk):
+        ids, mask = batch_tokens(names[i:i + chunk], max_len, dev)
+        ft.append(clip.encode_text(ids, mask))
+    s = torch.cat(ft) @ fi.t()                                   # [query name, image]
+    codes = {n: k for k, n in enumerate(sorted(set(names)))}
+    c = torch.tensor([codes[n] for n in names], device=dev)
+    other = c[:, None] != c[None, :]
+    return ((s > s.diag()[:, None]) & other).sum(1).cpu()
+
+
+def summary(r):
+    return {"top1": (r < 1).float().mean().item(), "top5": (r < 5).float().mean().item(),
+            "top20": (r < 20).float().mean().item(), "n": len(r)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clip", action="append", required=True, help="a CLIP checkpoint; may repeat")
+    ap.add_argument("--data", default="cache/dataset")
+    ap.add_argument("--images", type=int, default=2000, help="training clip art sampled (all emoji are used)")
+    ap.add_argument("--out", default=None, help="also write the result as JSON here")
+    args = ap.parse_args()
+    torch.set_grad_enabled(False)
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    images, meta = load(args.data)
+    rng = np.random.default_rng(0)
+    art = [i for i, m in enumerate(meta) if not m["held_out"] and m["source"] == "openclipart"]
+    sets = {
+        "train_emoji": [i for i, m in enumerate(meta) if not m["held_out"] and m["source"] == "emoji"],
+        "train_clipart": sorted(rng.choice(art, min(args.images, len(art)), replace=False).tolist()),
+        "held_out": [i for i, m in enumerate(meta) if m["held_out"]],
+    }
+    result = {}
+    for path in args.clip:
+        clip, max_len, step = load_clip(path, dev)
+        res = {"step": step}
+        for name, idx in sets.items():
+            res[name] = summary(ranks(clip, max_len, as_model_input(images[idx]),
+                                      [meta[i]["captions"]["en"][0] for i in idx], dev))
+        result[path] = res
+        print(path, json.dumps(res), flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
