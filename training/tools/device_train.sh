@@ -32,7 +32,7 @@ export PYTHONUNBUFFERED=1
 
 # a CLIP checkpoint $1 -> its weights alone, in float16, at $2 (to bring back)
 half_clip() {
-  python3 -c "import sys, torch; ck = torch.load(sys.argv[1]); torch.save({'model': {k: v.half() for k, v in \
+  python3 -c "import sys, torch; ck = torch.load(sys.argv[1]); torch.save({'model': {k: v.half().cpu() for k, v in \
 ck['model'].items()}, 'config': ck['config'], 'step': ck['step']}, sys.argv[2])" "$1" "$2"
 }
 export -f half_clip
