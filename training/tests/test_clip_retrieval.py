@@ -1,0 +1,43 @@
+"""tools/clip_retrieval.py's ranks: how many images with another name score
+above an image's own; images that share the query's name are never counted
+against it. Exact integer ranks from hand-made embeddings."""
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools.clip_retrieval import ranks, summary                # noqa: E402
+
+
+class FakeClip:
+    """Image i's embedding is row i of `images`; a name's is `names[name]`."""
+
+    def __init__(self, images, names):
+        self.images, self.names = images, names
+
+    def encode_image(self, x):
+        return self.images[x[:, 0, 0, 0].long()]
+
+    def encode_text(self, ids, mask):
+        out = []
+        for row, m in zip(ids, mask):
+            text = bytes(row[1:int(m.sum())].tolist()).decode()   # drop the leading <|endoftext|>
+            out.append(self.names[text])
+        return torch.stack(out)
+
+
+def test_ranks_count_only_other_names():
+    e = torch.eye(3)
+    images = torch.stack([e[0], e[0] * 0.4 + e[1] * 0.7, e[1], e[2]])
+    # "a" names images 0 and 1 (a skin-tone pair), "b" image 2, "c" image 3
+    names = {"a": e[0] * 0.5 + e[1] * 0.5, "b": e[1], "c": e[0] * 0.6 + e[2] * 0.4}
+    x = torch.arange(4, dtype=torch.float32).view(4, 1, 1, 1).expand(4, 4, 2, 2).contiguous()
+    r = ranks(FakeClip(images, names), 32, x, ["a", "a", "b", "c"], "cpu", chunk=3)
+    # a/img0 scores 0.5; img1 (0.55) is above but also "a", img2 (0.5) ties: rank 0
+    # a/img1 scores 0.55: nothing with another name above: rank 0
+    # b/img2 scores 1.0: nothing above: rank 0
+    # c/img3 scores 0.4; img0 (0.6) is above, img1 (0.24) is not: rank 1
+    assert r.tolist() == [0, 0, 0, 1]
+    s = summary(r)
+    assert s["top1"] == 0.75 and s["top5"] == 1.0 and s["n"] == 4
