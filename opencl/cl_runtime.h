@@ -65,6 +65,8 @@ gboolean d7cl_check (D7Cl *cl, cl_int err, const char *where);
 gboolean d7cl_failed (D7Cl *cl);
 /* sets error from the sticky failure: DIR7_ERROR_DEVICE, naming the call */
 void d7cl_set_error (D7Cl *cl, GError **error);
+/* a weight uploaded once and cached under its host address, so valid while
+ * that array lives (the model's); forget them before freeing such an array */
 cl_mem d7cl_weight (D7Cl *cl, const float *host, size_t n);
 /* a GEMM/conv weight matrix: fp16 on the device when cl->fp16, else as d7cl_weight */
 cl_mem d7cl_weight_matrix (D7Cl *cl, const float *host, size_t n);
