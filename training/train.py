@@ -93,8 +93,12 @@ def train_clip(args, rank, world, dev):
     cfg = config_for(args)
     path = os.path.join(args.run, "clip.pt")
     model = Clip(cfg).to(dev)
+    if args.freeze_text:   # an image tower (and projection) for a given text encoder, e.g. the shipped one
+        if not (args.init_clip or os.path.exists(path)):
+            raise SystemExit("--freeze-text needs --init-clip: the CLIP whose text tower stays as it is")
+        model.text.requires_grad_(False)
     base_lr = args.lr or 5e-4
-    opt = torch.optim.AdamW(model.parameters(), lr=base_lr, weight_decay=0.05)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=base_lr, weight_decay=0.05)
     step, warm_from = 0, None
     if os.path.exists(path):
         ck = torch.load(path, map_location=dev)
@@ -119,7 +123,7 @@ def train_clip(args, rank, world, dev):
                 loss = ddp(x.to(dev), ids, mask)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
             opt.step()
             step += 1
             if step % 50 == 0:
@@ -240,6 +244,9 @@ def main():
     ap.add_argument("--ema", type=float, default=0.999)
     ap.add_argument("--init-model", default=None, help="denoiser: start from this model file's weights")
     ap.add_argument("--init-clip", default=None, help="clip: start from this CLIP checkpoint's weights")
+    ap.add_argument("--freeze-text", action="store_true",
+                    help="clip: train the image tower, text projection and scale only; --init-clip's text "
+                         "tower (the shipped text encoder) stays bit for bit")
     ap.add_argument("--save-minutes", type=float, default=0,
                     help="denoiser: also checkpoint this often; clip: keep its weights this often as clip-STEP.pt")
     ap.add_argument("--anneal", action="store_true",

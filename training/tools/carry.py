@@ -10,7 +10,8 @@ pack, in ../.carry/:
                       model's frozen text encoder, bit for bit)
   --model M        -> init-unet.safetensors (its U-Net tensors only, 13 MB)
   The originals are left where they are; move them out of .carry/ yourself.
-unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32), and
+unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32; with an
+  untrained image tower when none is carried), and
   runs/init.safetensors: --init as a whole model file, the shipped model's text
   encoder and config added where --init holds U-Net tensors only.
 """
@@ -26,10 +27,13 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dir7.clip import Clip  # noqa: E402
+from dir7.config import Dir7Config  # noqa: E402
 from dir7.export import read_safetensors, write_safetensors  # noqa: E402
 
 CARRY = "../.carry"
 SHIPPED = "../data/models/dir7-default.safetensors"
+JUDGE = "judges/clip-image.pt"   # the committed image tower for SHIPPED's text encoder
 
 
 def pack(args):
@@ -64,11 +68,20 @@ def unpack(args):
     with gzip.open(os.path.join(CARRY, "meta.json.gz")) as src, open("cache/dataset/meta.json", "wb") as dst:
         shutil.copyfileobj(src, dst)
     shipped, shipped_meta = read_safetensors(SHIPPED)
-    cw = os.path.join(CARRY, "clip-weights.pt")
-    ck = torch.load(cw if os.path.exists(cw) else os.path.join(CARRY, "clip-image.pt"), map_location="cpu")
-    model = {k: v.float() for k, v in ck["model"].items()}
-    if not any(k.startswith("text.") for k in model):
-        model.update({k: v for k, v in shipped.items() if k.startswith("text.")})
+    ck = None
+    for path in (os.path.join(CARRY, "clip-weights.pt"), os.path.join(CARRY, "clip-image.pt"), JUDGE):
+        if os.path.exists(path):
+            ck = torch.load(path, map_location="cpu")
+            print(f"unpack: CLIP image tower from {path}")
+            break
+    if ck is None:   # no image tower carried: a fresh one, to be trained with train.py clip --freeze-text
+        cfg = Dir7Config.from_json(shipped_meta["dir7.config"])
+        torch.manual_seed(0)
+        ck = {"model": Clip(cfg).state_dict(), "config": cfg.to_json(), "step": 0}
+        print("unpack: no CLIP image tower carried; runs/b/clip.pt has an untrained one")
+    # the text tower is always the shipped model's frozen text encoder, bit for bit
+    model = {k: v.float() for k, v in ck["model"].items() if not k.startswith("text.")}
+    model.update({k: v.float() for k, v in shipped.items() if k.startswith("text.")})
     ck["model"] = model
     torch.save(ck, "runs/b/clip.pt")
     sd, meta = read_safetensors(args.init)

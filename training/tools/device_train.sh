@@ -17,8 +17,12 @@
 # B_ARGS (bg: more train.py arguments for runs/b; its model is named B_NAME, default state);
 # SIDE_ARGS (bg: beside runs/b, an equal run in runs/s with these arguments added, named
 # SIDE_NAME, default side; e.g. SIDE_ARGS="--dir7-levels 0,1,1" SIDE_NAME=grown).
-# Evaluation also uses the measuring CLIP when ../.carry/eval-clip.pt is there
-# (training/runs/eval-clip/clip.pt from phase 8's EVAL_CLIP_MIN run).
+# JUDGE_MIN (bg: also train, for that long, an image tower for the shipped text encoder
+# with train.py clip --freeze-text, when none is carried; it becomes runs/b's judge);
+# BASELINE=1 (bg: evaluate the shipped model too, with the same judges, in the same run);
+# EVAL_STEPS (sampler steps of those evaluations, default 20; fewer for a quick check).
+# Evaluation also uses the measuring CLIP: runs/eval-clip/clip.pt after EVAL_CLIP_MIN, else
+# judges/measuring-clip.pt (committed, fp16).
 #   textenc - a longer-trained CLIP from the shipped text encoder (CLIP_MIN minutes), its
 #            retrieval (tools/clip_retrieval.py), then as bg with that text encoder; the old
 #            CLIP stays the judge in runs/judge, the new one judges too
@@ -37,21 +41,27 @@ ck['model'].items()}, 'config': ck['config'], 'step': ck['step']}, sys.argv[2])"
 }
 export -f half_clip
 
-# evaluate runs/dir7-$2.safetensors with runs/b's CLIP (with the old one in runs/judge
-# after textenc, so the figures stay comparable); metrics and grid to $OUT
+# evaluate runs/dir7-$2.safetensors (or the model file $3) with runs/b's CLIP (with the
+# old one in runs/judge after textenc, so the figures stay comparable); metrics and grid
+# to $OUT, but only into metrics-measuring.txt for a model given as $3 ($OUT takes 8 files)
 evaluate_run() {
-  local judge=runs/b/clip.pt
+  local judge=runs/b/clip.pt model=${3:-runs/dir7-$2.safetensors}
   [ -e runs/judge/clip.pt ] && judge=runs/judge/clip.pt
-  python3 evaluate.py --model "runs/dir7-$2.safetensors" --clip $judge --data cache/dataset \
+  python3 evaluate.py --model "$model" --clip $judge --data cache/dataset --steps "${EVAL_STEPS:-20}" \
     --out runs/eval-$1 > runs/eval-$1.log 2>&1 || tail -n 20 runs/eval-$1.log
-  cp runs/eval-$1/metrics.json "$OUT/metrics-$2.json"; cp runs/eval-$1/samples.png "$OUT/samples-$2.png"
-  cat "$OUT/metrics-$2.json"
-  # the measuring CLIP when carried, and the new CLIP after textenc: one file for all runs
-  local judges=""
-  [ -e ../.carry/eval-clip.pt ] && judges=../.carry/eval-clip.pt
+  if [ -z "${3:-}" ]; then
+    cp runs/eval-$1/metrics.json "$OUT/metrics-$2.json"; cp runs/eval-$1/samples.png "$OUT/samples-$2.png"
+    cat "$OUT/metrics-$2.json"
+  else
+    { echo "$2, judged by $judge:"; cat runs/eval-$1/metrics.json; } | tee -a "$OUT/metrics-measuring.txt"
+  fi
+  # the measuring CLIP, and the new CLIP after textenc: one file for all runs
+  local judges="" measuring=judges/measuring-clip.pt
+  [ -e runs/eval-clip/clip.pt ] && measuring=runs/eval-clip/clip.pt
+  [ -e "$measuring" ] && judges=$measuring
   [ "$judge" = runs/judge/clip.pt ] && judges="$judges runs/b/clip.pt"
   for c in $judges; do
-    python3 evaluate.py --model "runs/dir7-$2.safetensors" --clip "$c" --data cache/dataset --languages '' \
+    python3 evaluate.py --model "$model" --clip "$c" --data cache/dataset --languages '' --steps "${EVAL_STEPS:-20}" \
       --out runs/measure-$1 > runs/measure-$1.log 2>&1 || tail -n 20 runs/measure-$1.log
     { echo "$2, judged by $c:"; cat runs/measure-$1/metrics.json; } | tee -a "$OUT/metrics-measuring.txt"
   done
@@ -138,12 +148,23 @@ bg)
     echo "${SIDE_NAME:-side}" > runs/s.name
     bg_run s $SIDE_ARGS
   fi
+  rm -rf runs/eval-clip runs/j runs/j.* runs/eval-clip.done
   if [ -n "${EVAL_CLIP_MIN:-}" ]; then   # a separate, longer-trained CLIP that only measures
-    rm -rf runs/eval-clip; mkdir -p runs/eval-clip
+    mkdir -p runs/eval-clip
     setsid nohup bash -c "python3 train.py clip --run runs/eval-clip --minutes $EVAL_CLIP_MIN --batch 256 \
-      > runs/eval-clip.log 2>&1; half_clip runs/eval-clip/clip.pt runs/eval-clip/clip-weights.pt" \
-      > /dev/null 2>&1 < /dev/null &
+      > runs/eval-clip.log 2>&1; half_clip runs/eval-clip/clip.pt runs/eval-clip/clip-weights.pt; \
+      touch runs/eval-clip.done" > /dev/null 2>&1 < /dev/null &
   fi
+  if [ -n "${JUDGE_MIN:-}" ]; then   # an image tower for the shipped text encoder (runs/b's judge)
+    mkdir -p runs/j
+    setsid nohup bash -c "python3 train.py clip --run runs/j --minutes $JUDGE_MIN --batch 256 --anneal \
+      --freeze-text --init-clip runs/b/clip.pt > runs/j.log 2>&1 && \
+      python3 -c \"import sys, torch; ck = torch.load(sys.argv[1]); torch.save({'model': {k: v.half() for k, v in \
+ck['model'].items() if not k.startswith('text.')}, 'config': ck['config'], 'step': ck['step']}, sys.argv[2])\" \
+      runs/j/clip.pt runs/j/clip-image.pt && cp runs/j/clip.pt runs/b/clip.pt.tmp && \
+      mv runs/b/clip.pt.tmp runs/b/clip.pt; touch runs/j.done" > /dev/null 2>&1 < /dev/null &
+  fi
+  [ -n "${BASELINE:-}" ] && touch runs/baseline
   SNAP_T0=$T0 bash "$0" snap "${2:-540}"
   ;;
 textenc)
@@ -177,12 +198,15 @@ snap)
     exit 2
   fi
   runs=b; [ -e runs/s.log ] && runs="b s"
-  done_all() { for r in $runs; do [ -e runs/$r.done ] || return 1; done; }
+  waits=$runs; [ -e runs/eval-clip ] && waits="$waits eval-clip"; [ -e runs/j ] && waits="$waits j"
+  done_all() { local w; for w in $waits; do [ -e runs/$w.done ] || return 1; done; }
   while ! done_all && [ $(( $(date +%s) - T0 )) -lt "${2:-540}" ]; do sleep 5; done
-  tail -n 2 runs/b.log runs/s.log runs/eval-clip.log 2>/dev/null
-  cp runs/eval-clip/clip-weights.pt "$OUT/" 2>/dev/null
+  tail -n 2 runs/b.log runs/s.log runs/eval-clip.log runs/j.log 2>/dev/null
+  cp runs/eval-clip/clip-weights.pt "$OUT/measuring-clip.pt" 2>/dev/null
+  cp runs/j/clip-image.pt "$OUT/" 2>/dev/null
   # one log file: $OUT returns 8 files at most (two runs: 3 model parts, 4 metrics and grids, this)
-  { for r in $runs; do grep -E "steps|initialised|step [0-9]*00 " runs/$r.log | sed "s|^|runs/$r: |"; done
+  { for r in $runs eval-clip j; do [ -e runs/$r.log ] && grep -E "steps|initialised|step [0-9]*00 " runs/$r.log \
+      | sed "s|^|runs/$r: |"; done
     cat runs/gpu-util.txt; } > "$OUT/train-log.txt"
   for r in $runs; do
     name=$(cat runs/$r.name 2>/dev/null || echo state)
@@ -191,6 +215,9 @@ snap)
       evaluate_run $r $name
     fi
   done
+  if done_all && [ -e runs/baseline ]; then   # the shipped model, by the same judges
+    evaluate_run base shipped ../data/models/dir7-default.safetensors
+  fi
   echo "snap done at $(( $(date +%s) - T0 )) s"
   ;;
 probe)
