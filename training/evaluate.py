@@ -21,8 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dir7 import rwkv7                                     # noqa: E402
-from dir7.clip import Clip                                 # noqa: E402
-from dir7.config import Dir7Config                         # noqa: E402
+from dir7.clip import load_clip                            # noqa: E402
 from dir7.dataset import as_model_input, load              # noqa: E402
 from dir7.diffusion import alphas_cumprod, predicted_x0, timesteps  # noqa: E402
 from dir7.export import load_model                         # noqa: E402
@@ -101,9 +100,7 @@ def main():
     rwkv7.WKV_IMPL = "batched"
     os.makedirs(args.out, exist_ok=True)
     model = load_model(args.model).to(dev)
-    ck = torch.load(args.clip, map_location=dev)
-    clip = Clip(Dir7Config.from_json(ck["config"])).to(dev).eval()
-    clip.load_state_dict(ck["model"])
+    clip, _ = load_clip(args.clip, dev)
     images, meta = load(args.data)
     held = [i for i, m in enumerate(meta) if m["held_out"]]
     rng = random.Random(0)

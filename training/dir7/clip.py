@@ -1,6 +1,7 @@
 """The in-domain CLIP: the byte-level RWKV-7 text tower (DIR-7's text encoder)
 and a small convolutional image tower, trained contrastively."""
 import math
+import os
 
 import torch
 import torch.nn as nn
@@ -27,6 +28,7 @@ class ImageTower(nn.Module):
 class Clip(nn.Module):
     def __init__(self, cfg, embed=256):
         super().__init__()
+        self.cfg = cfg
         self.text = TextEncoder(cfg)
         self.text_proj = nn.Linear(cfg.text.dim, embed)
         self.image = ImageTower(cfg.unet.image_channels, embed=embed)
@@ -44,3 +46,23 @@ class Clip(nn.Module):
         logits = self.logit_scale.exp().clamp(max=100) * ti @ tt.t()
         target = torch.arange(x.shape[0], device=x.device)
         return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+
+
+SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "models",
+                             "dir7-default.safetensors")
+
+
+def load_clip(path, dev="cpu", text_from=SHIPPED_MODEL):
+    """A CLIP checkpoint, in float32, for measuring; returns (clip, step). A file that
+    holds the image side only (training/judges/clip-image.pt) takes its text tower
+    from the model file text_from: the text encoder it was trained against."""
+    from .config import Dir7Config
+    from .export import read_safetensors
+    ck = torch.load(path, map_location="cpu")
+    sd = {k: v.float() for k, v in ck["model"].items()}
+    if not any(k.startswith("text.") for k in sd):
+        model_sd, _ = read_safetensors(text_from)
+        sd.update({k: v.float() for k, v in model_sd.items() if k.startswith("text.")})
+    clip = Clip(Dir7Config.from_json(ck["config"]))
+    clip.load_state_dict(sd)
+    return clip.to(dev).eval(), ck.get("step")

@@ -19,18 +19,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from dir7.clip import Clip                                 # noqa: E402
-from dir7.config import Dir7Config                         # noqa: E402
+from dir7.clip import load_clip                            # noqa: E402
 from dir7.dataset import as_model_input, load              # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
-
-
-def load_clip(path, dev):
-    ck = torch.load(path, map_location=dev)
-    cfg = Dir7Config.from_json(ck["config"])
-    clip = Clip(cfg).to(dev).eval()
-    clip.load_state_dict({k: v.float() for k, v in ck["model"].items()})
-    return clip, cfg.text.max_len, ck.get("step")
 
 
 def ranks(clip, max_len, x, names, dev, chunk=256):
@@ -71,7 +62,8 @@ def main():
     }
     result = {}
     for path in args.clip:
-        clip, max_len, step = load_clip(path, dev)
+        clip, step = load_clip(path, dev)
+        max_len = clip.cfg.text.max_len
         res = {"step": step}
         for name, idx in sets.items():
             res[name] = summary(ranks(clip, max_len, as_model_input(images[idx]),

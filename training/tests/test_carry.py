@@ -1,0 +1,101 @@
+"""tools/carry.py unpack and dir7.clip.load_clip: a CLIP used to train or judge
+the default model always has the shipped model's text encoder, bit for bit,
+whatever text tower the carried or committed CLIP file holds (a fresh CLIP's
+random one, or none), and keeps that file's image tower."""
+import gzip
+import json
+import lzma
+import os
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dir7.clip import SHIPPED_MODEL, Clip, load_clip   # noqa: E402
+from dir7.config import Dir7Config                     # noqa: E402
+from dir7.export import read_safetensors               # noqa: E402
+from tools import carry                                # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    sd, meta = read_safetensors(SHIPPED_MODEL)
+    return {k: v for k, v in sd.items() if k.startswith("text.")}, meta
+
+
+def random_clip(meta, seed):
+    torch.manual_seed(seed)
+    return Clip(Dir7Config.from_json(meta["dir7.config"])).state_dict()
+
+
+def fake_carry(root):
+    """A two-image data set in root/.carry, as tools.carry pack leaves it."""
+    os.makedirs(os.path.join(root, ".carry"))
+    with lzma.open(os.path.join(root, ".carry", "images.npy.xz"), "wb") as f:
+        np.save(f, np.zeros((2, 64, 64, 4), np.uint8))
+    with gzip.open(os.path.join(root, ".carry", "meta.json.gz"), "wt") as f:
+        json.dump([{"source": "emoji", "id": str(i), "captions": {"en": ["x"]}, "held_out": False}
+                   for i in range(2)], f)
+
+
+def unpack_in(tmp_path, monkeypatch, judge="none.pt"):
+    work = tmp_path / "training"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
+    monkeypatch.setattr(carry, "SHIPPED", SHIPPED_MODEL)
+    monkeypatch.setattr(carry, "JUDGE", str(tmp_path / judge))
+    carry.unpack(type("Args", (), {"init": SHIPPED_MODEL})())
+    return torch.load(work / "runs" / "b" / "clip.pt")["model"]
+
+
+def assert_text_is_shipped(model, text):
+    for k, v in text.items():
+        assert torch.equal(model[k], v.float()), k
+
+
+def test_unpack_replaces_a_carried_clips_text_tower(tmp_path, monkeypatch, shipped):
+    text, meta = shipped
+    fake_carry(tmp_path)
+    carried = random_clip(meta, 1)   # its text tower is random: it must not survive
+    torch.save({"model": carried, "config": meta["dir7.config"], "step": 5},
+               tmp_path / ".carry" / "clip-weights.pt")
+    model = unpack_in(tmp_path, monkeypatch)
+    assert_text_is_shipped(model, text)
+    for k, v in carried.items():
+        if not k.startswith("text."):
+            assert torch.equal(model[k], v.float()), k
+
+
+def test_unpack_without_an_image_tower_gives_an_untrained_one(tmp_path, monkeypatch, shipped):
+    text, meta = shipped
+    fake_carry(tmp_path)
+    model = unpack_in(tmp_path, monkeypatch)
+    assert_text_is_shipped(model, text)
+    assert set(model) == set(random_clip(meta, 0))
+
+
+def test_unpack_takes_the_committed_judge(tmp_path, monkeypatch, shipped):
+    text, meta = shipped
+    fake_carry(tmp_path)
+    image_side = {k: v.half() for k, v in random_clip(meta, 2).items() if not k.startswith("text.")}
+    torch.save({"model": image_side, "config": meta["dir7.config"], "step": 7}, tmp_path / "judge.pt")
+    model = unpack_in(tmp_path, monkeypatch, judge="judge.pt")
+    assert_text_is_shipped(model, text)
+    for k, v in image_side.items():
+        assert torch.equal(model[k], v.float()), k
+
+
+def test_load_clip_fills_an_image_only_file_with_the_shipped_text(tmp_path, shipped):
+    text, meta = shipped
+    image_side = {k: v for k, v in random_clip(meta, 3).items() if not k.startswith("text.")}
+    torch.save({"model": image_side, "config": meta["dir7.config"], "step": 11}, tmp_path / "image.pt")
+    clip, step = load_clip(str(tmp_path / "image.pt"))
+    assert step == 11
+    sd = clip.state_dict()
+    assert_text_is_shipped(sd, text)
+    for k, v in image_side.items():
+        assert torch.equal(sd[k], v), k
