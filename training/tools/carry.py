@@ -10,6 +10,10 @@ pack, in ../.carry/:
                       model's frozen text encoder, bit for bit)
   --model M        -> init-unet.safetensors (its U-Net tensors only, 13 MB)
   The originals are left where they are; move them out of .carry/ yourself.
+  Room: the tree (with judges/, 12 MB) and the data set's 17.4 MB leave about
+  2 MB of the 64 MiB a call carries, too little for init-unet.safetensors; to
+  go on from an export, copy it over ../data/models/dir7-default.safetensors
+  in the working tree for the call instead (the same text encoder).
 unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32; with an
   untrained image tower when none is carried), and
   runs/init.safetensors: --init as a whole model file, the shipped model's text
