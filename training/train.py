@@ -73,6 +73,8 @@ def config_for(args):
         cfg.unet.dir7_levels = [c == "1" for c in args.dir7_levels.split(",")]
         if len(cfg.unet.dir7_levels) != len(cfg.unet.channel_mult):
             raise SystemExit(f"--dir7-levels needs {len(cfg.unet.channel_mult)} values, one per U-Net level")
+    cfg.unet.text_embed = bool(getattr(args, "text_embed", False))
+    cfg.unet.num_res_blocks = getattr(args, "res_blocks", None) or cfg.unet.num_res_blocks
     return cfg
 
 
@@ -164,7 +166,7 @@ def train_denoiser(args, rank, world, dev):
         init = load_model(args.init_model)
         new = grow_unet(model.unet, init.unet.state_dict())   # none when the configs agree
         ema.load_state_dict(model.unet.state_dict())
-        log(rank, f"denoiser: initialised from {args.init_model}" + (f", new DIR-7 blocks {new}" if new else ""))
+        log(rank, f"denoiser: initialised from {args.init_model}" + (f", new parts {new}" if new else ""))
     unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
     ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe)
@@ -272,6 +274,12 @@ def main():
     ap.add_argument("--dir7-levels", default=None,
                     help="denoiser: which U-Net levels carry DIR-7 blocks, e.g. 0,1,1 (default: the config's); "
                          "blocks new to --init-model start as the identity")
+    ap.add_argument("--res-blocks", type=int, default=None,
+                    help="denoiser: ResBlocks per U-Net level (default: the config's); blocks new to "
+                         "--init-model start as the identity (dir7/grow.py)")
+    ap.add_argument("--text-embed", action="store_true",
+                    help="denoiser: add the prompt's last-token feature to the time embedding (GLIDE's "
+                         "global conditioning; docs/model.md); new to --init-model, it starts at zero")
     ap.add_argument("--out", default="../data/models/dir7-default.safetensors")
     args = ap.parse_args()
     if not 0 <= args.t_min < Dir7Config().diffusion.timesteps:

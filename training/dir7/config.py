@@ -38,6 +38,7 @@ class UNetConfig:
     norm_eps: float = 1e-5
     time_dim: int = 256
     cross_mode: str = "state"            # "paper" or "state"
+    text_embed: bool = False             # the prompt's last-token feature added to the time embedding
     lora: LoraRanks = field(default_factory=LoraRanks)
 
 

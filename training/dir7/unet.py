@@ -16,6 +16,13 @@ def timestep_embedding(t, dim):
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
 
 
+def last_token(text, text_mask):
+    """Each prompt's last real token's feature [B, D]: the RWKV state has read the whole
+    prompt there (the CLIP's text embedding before its projection)."""
+    last = text_mask.sum(1).long() - 1
+    return text[torch.arange(text.shape[0], device=text.device), last]
+
+
 class ResBlock(nn.Module):
     def __init__(self, cin, cout, time_dim, groups, eps):
         super().__init__()
@@ -83,6 +90,8 @@ class UNet(nn.Module):
         chans = [C0 * m for m in u.channel_mult]
         self.base = C0
         self.time_embed = nn.Sequential(nn.Linear(C0, u.time_dim), nn.SiLU(), nn.Linear(u.time_dim, u.time_dim))
+        # GLIDE's global conditioning: the prompt reaches every ResBlock, at every resolution
+        self.text_embed = nn.Linear(text_dim, u.time_dim) if u.text_embed else None
         self.conv_in = nn.Conv2d(u.image_channels, C0, 3, padding=1)
         self.down = nn.ModuleList()
         skips, ch = [C0], C0
@@ -111,6 +120,8 @@ class UNet(nn.Module):
 
     def forward(self, x, t, text, text_mask, cache=None):
         emb = self.time_embed(timestep_embedding(t, self.base))
+        if self.text_embed is not None:
+            emb = emb + self.text_embed(last_token(text, text_mask))
         h = self.conv_in(x)
         hs = [h]
         for st in self.down:

@@ -50,7 +50,8 @@ evaluate_run() {
   python3 evaluate.py --model "$model" --clip $judge --data cache/dataset --steps "${EVAL_STEPS:-20}" \
     --out runs/eval-$1 > runs/eval-$1.log 2>&1 || tail -n 20 runs/eval-$1.log
   if [ -z "${3:-}" ]; then
-    cp runs/eval-$1/metrics.json "$OUT/metrics-$2.json"; cp runs/eval-$1/samples.png "$OUT/samples-$2.png"
+    # grids go back in one tar at the end of snap ($OUT returns 8 files)
+    cp runs/eval-$1/metrics.json "$OUT/metrics-$2.json"; cp runs/eval-$1/samples.png "runs/samples-$2.png"
     cat "$OUT/metrics-$2.json"
   else
     { echo "$2, judged by $judge:"; cat runs/eval-$1/metrics.json; } | tee -a "$OUT/metrics-measuring.txt"
@@ -131,6 +132,7 @@ continue)
   T1=$(date +%s)
   grep -E "steps|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   evaluate_run b state
+  cp runs/samples-state.png "$OUT/"
   echo "evaluation took $(( $(date +%s) - T1 )) s; all done at $(( $(date +%s) - T0 )) s"
   ;;
 bg)
@@ -204,10 +206,12 @@ snap)
   tail -n 2 runs/b.log runs/s.log runs/eval-clip.log runs/j.log 2>/dev/null
   cp runs/eval-clip/clip-weights.pt "$OUT/measuring-clip.pt" 2>/dev/null
   cp runs/j/clip-image.pt "$OUT/" 2>/dev/null
-  # one log file: $OUT returns 8 files at most (two runs: 3 model parts, 4 metrics and grids, this)
+  # one log file: $OUT returns 8 files at most (two runs: 3 model parts, 2 metrics, the grids' tar,
+  # this, metrics-measuring.txt)
   { for r in $runs eval-clip j; do [ -e runs/$r.log ] && grep -E "steps|initialised|step [0-9]*00 " runs/$r.log \
       | sed "s|^|runs/$r: |"; done
     cat runs/gpu-util.txt; } > "$OUT/train-log.txt"
+  rm -f runs/samples-*.png
   for r in $runs; do
     name=$(cat runs/$r.name 2>/dev/null || echo state)
     export_run $r $name || exit 1
@@ -218,6 +222,7 @@ snap)
   if done_all && [ -e runs/baseline ]; then   # the shipped model, by the same judges
     evaluate_run base shipped ../data/models/dir7-default.safetensors
   fi
+  (cd runs && ls samples-*.png > /dev/null 2>&1 && tar cf "$OUT/samples.tar" samples-*.png)
   echo "snap done at $(( $(date +%s) - T0 )) s"
   ;;
 probe)
