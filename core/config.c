@@ -84,6 +84,15 @@ read_bool (Reader *r, const char *name)
   return json_node_get_boolean (n);
 }
 
+/* An optional true/false field: absent is false. */
+static gboolean
+read_flag (Reader *r, const char *name)
+{
+  if (!r->ok || !json_object_has_member (r->obj, name))
+    return FALSE;
+  return read_bool (r, name);
+}
+
 /* A string field that must be one of `choices` (NULL-terminated); returns its
  * index. An absent field gives `absent` when that is >= 0. */
 static int
@@ -185,6 +194,7 @@ d7_config_parse (const char *json, D7Config *cfg, GError **error)
   cfg->unet.base_channels = read_int (&u, "base_channels", 1, 4096);
   cfg->unet.num_res_blocks = read_int (&u, "num_res_blocks", 1, 16);
   cfg->unet.mid_dir7 = read_bool (&u, "mid_dir7");
+  cfg->unet.text_embed = read_flag (&u, "text_embed");
   cfg->unet.norm_groups = read_int (&u, "norm_groups", 1, 4096);
   cfg->unet.norm_eps = read_double (&u, "norm_eps", 0.0, 1.0);
   cfg->unet.time_dim = read_int (&u, "time_dim", 2, 16384);

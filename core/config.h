@@ -25,6 +25,7 @@ typedef struct {
     int image_channels, base_channels, n_levels, num_res_blocks;
     int channel_mult[D7_MAX_LEVELS];
     gboolean dir7_levels[D7_MAX_LEVELS], mid_dir7;
+    gboolean text_embed;        /* the prompt's last-token feature joins the time embedding */
     int norm_groups, time_dim;
     double norm_eps;
     D7CrossMode cross_mode;

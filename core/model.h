@@ -71,6 +71,7 @@ typedef struct {
 
 typedef struct {
   D7Linear te0, te2;
+  D7Linear text_embed;          /* .w NULL unless config.unet.text_embed */
   D7Conv conv_in, conv_out;
   D7Norm norm_out;
   D7Stage down[D7_MAX_LEVELS], mid, up[D7_MAX_LEVELS];
@@ -123,6 +124,9 @@ void d7_resblock_forward (const D7ResBlock *rb, const D7Config *cfg, const float
                           int H, int W, const float *emb, float *out);
 void d7_timestep_embedding (int t, int dim, float *out);
 void d7_time_embed (const D7UNet *u, const D7Config *cfg, int t, float *emb);
+/* emb += text_embed(the last of the prompt's L token features): a no-op for a
+ * model without unet.text_embed */
+void d7_text_embed_add (const D7UNet *u, const float *feats, int L, float *emb);
 void d7_unet_forward (const Dir7Model *m, const float *x, int H, int W, int t,
                       D7TextCond *cond, float *eps);
 /* both passes of a guided step at once, each on half the threads (unet_pair.c) */

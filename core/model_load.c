@@ -287,6 +287,8 @@ load_unet (Loader *ld)
   int cins[17];
   u->te0 = load_linear (ld, C0, c->unet.time_dim, TRUE, "unet", "time_embed.0");
   u->te2 = load_linear (ld, c->unet.time_dim, c->unet.time_dim, TRUE, "unet", "time_embed.2");
+  if (c->unet.text_embed)
+    u->text_embed = load_linear (ld, c->text.dim, c->unet.time_dim, TRUE, "unet", "text_embed");
   u->conv_in = load_conv (ld, c->unet.image_channels, C0, 3, "unet", "conv_in");
   skips[ns++] = C0;
   for (int i = 0; i < L; i++) {
@@ -468,6 +470,8 @@ dir7_model_describe (const Dir7Model *m)
                           c->unet.num_res_blocks, c->unet.mid_dir7 ? "yes" : "no");
   g_string_append_printf (s, "DIR-7 blocks:     %d, CrossWKV %s mode\n", m->unet.n_blocks,
                           c->unet.cross_mode == D7_CROSS_STATE ? "state" : "paper");
+  g_string_append_printf (s, "text embedding:   %s\n", c->unet.text_embed
+                          ? "yes (the prompt's last token joins the time embedding)" : "no");
   g_string_append_printf (s, "diffusion:        %d steps, linear beta %g .. %g, %s-prediction\n",
                           c->diffusion.timesteps, c->diffusion.beta_start, c->diffusion.beta_end,
                           c->diffusion.prediction == D7_PREDICT_V ? "v" : "epsilon");

@@ -32,6 +32,20 @@ d7_time_embed (const D7UNet *u, const D7Config *cfg, int t, float *emb)
   g_free (h);
 }
 
+void
+d7_text_embed_add (const D7UNet *u, const float *feats, int L, float *emb)
+{
+  const D7Linear *l = &u->text_embed;
+  if (!l->w || L < 1)
+    return;
+  /* the RWKV state has read the whole prompt at its last token */
+  float *add = g_new (float, l->out);
+  d7_linear (feats + (size_t) (L - 1) * l->in, 1, l->in, l->w, l->b, l->out, add);
+  for (int i = 0; i < l->out; i++)
+    emb[i] += add[i];
+  g_free (add);
+}
+
 static void
 conv (const D7Conv *c, const float *x, int H, int W, int stride, float *y)
 {
@@ -110,6 +124,7 @@ d7_unet_forward (const Dir7Model *m, const float *x, int H, int W, int t,
   size_t full = (size_t) H * W;
   float *emb = g_new (float, cfg->unet.time_dim);
   d7_time_embed (u, cfg, t, emb);
+  d7_text_embed_add (u, cond->feats, cond->L, emb);
 
   /* skips keep their own buffers; h / tmp hold up to 2*maxc channels (concat) */
   GPtrArray *skips = g_ptr_array_new_with_free_func (g_free);

@@ -14,69 +14,6 @@
 
 enum { STEP_DDIM, STEP_DDPM, STEP_DPM_1, STEP_DPM_2, STEP_FINAL };
 
-/* every DIR-7 block of the U-Net */
-static GPtrArray *
-all_blocks (const Dir7Model *m)
-{
-  const D7UNet *u = &m->unet;
-  GPtrArray *out = g_ptr_array_new ();
-  const D7Stage *stages[2 * D7_MAX_LEVELS + 1];
-  int ns = 0;
-  for (int l = 0; l < m->config.unet.n_levels; l++) {
-    stages[ns++] = &u->down[l];
-    stages[ns++] = &u->up[l];
-  }
-  stages[ns++] = &u->mid;
-  for (int s = 0; s < ns; s++)
-    if (stages[s]->dir7)
-      for (int i = 0; i < stages[s]->n; i++)
-        g_ptr_array_add (out, &stages[s]->dir7[i]);
-  return out;
-}
-
-static void
-cond_init (D7Cl *cl, const Dir7Model *m, D7TextCond *const *tc, int B, D7ClCond *dc)
-{
-  memset (dc, 0, sizeof *dc);
-  dc->B = B;
-  dc->text_dim = m->config.text.dim;
-  dc->paper_q = g_hash_table_new (NULL, NULL);
-  for (int b = 0; b < B; b++) {
-    dc->feats[b] = tc[b]->feats;
-    dc->L[b] = tc[b]->L;
-  }
-  dc->states = g_new0 (cl_mem, MAX (1, m->unet.n_blocks));
-  if (m->config.unet.cross_mode != D7_CROSS_STATE)
-    return;
-  GPtrArray *blocks = all_blocks (m);
-  for (guint i = 0; i < blocks->len; i++) {
-    const D7Block *blk = blocks->pdata[i];
-    const D7CrossState *cs = &blk->cross_state;
-    size_t hnn = (size_t) cs->H * cs->N * cs->N;
-    float *S = g_new (float, B * hnn);
-    for (int b = 0; b < B; b++)
-      d7_cross_state_write (cs, tc[b]->feats, tc[b]->L, S + b * hnn);
-    dc->states[blk->index] = d7cl_upload (cl, S, B * hnn);
-    g_free (S);
-  }
-  g_ptr_array_unref (blocks);
-}
-
-static void
-cond_clear (D7Cl *cl, const Dir7Model *m, D7ClCond *dc)
-{
-  for (int i = 0; i < m->unet.n_blocks; i++)
-    if (dc->states[i])
-      d7cl_mem_free (cl, dc->states[i]);
-  g_free (dc->states);
-  GHashTableIter it;
-  gpointer k, v;
-  g_hash_table_iter_init (&it, dc->paper_q);
-  while (g_hash_table_iter_next (&it, &k, &v))
-    d7cl_mem_free (cl, v);
-  g_hash_table_destroy (dc->paper_q);
-}
-
 /* the sampler step's kernel and coefficients, as d7_sampler_step computes them */
 static int
 step_coefficients (Dir7Sampler kind, const double *ab, int t, int s, gboolean *have_prev,
@@ -134,7 +71,7 @@ run (D7Cl *cl, Dir7Model *m, const Dir7GenerateParams *p, GError **error)
   if (guided)
     tc[1] = d7_text_cond_new (m, p->negative_prompt ? p->negative_prompt : "");
   D7ClCond dc;
-  cond_init (cl, m, tc, B, &dc);
+  d7cl_cond_init (cl, m, tc, B, &dc);
 
   /* host-side inputs, made exactly as the CPU path makes them */
   float *host = g_new (float, n), *init = NULL, *out = NULL;
@@ -217,7 +154,7 @@ run (D7Cl *cl, Dir7Model *m, const Dir7GenerateParams *p, GError **error)
     if (bufs[i])
       d7cl_mem_free (cl, bufs[i]);
   d7cl_release (cl, x0); d7cl_release (cl, eps); d7cl_release (cl, prev); d7cl_release (cl, z);
-  cond_clear (cl, m, &dc);
+  d7cl_cond_clear (cl, m, &dc);
   d7_text_cond_free (tc[0], m);
   d7_text_cond_free (tc[1], m);
   g_free (host); g_free (init); g_free (te); g_free (preview); g_free (ab);

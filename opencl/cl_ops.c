@@ -189,12 +189,12 @@ row_group (int n)
 
 void
 d7cl_group_norm (D7Cl *cl, const D7Norm *nm, cl_mem x, cl_mem y, int B, int C, int HW,
-                 int groups, cl_mem ss, gboolean silu)
+                 int groups, cl_mem ss, gboolean ss_per_item, gboolean silu)
 {
   Args a = { cl, cl->k.group_norm, 0 };
   MEM (&a, x); MEM (&a, y); INT (&a, C); INT (&a, HW); INT (&a, groups); FLT (&a, nm->eps);
   MEM (&a, weight (cl, nm->w, C)); MEM (&a, weight (cl, nm->b, C));
-  MEM (&a, ss); INT (&a, ss != NULL); INT (&a, silu);
+  MEM (&a, ss); INT (&a, ss != NULL); INT (&a, ss_per_item ? 2 * C : 0); INT (&a, silu);
   size_t l = 256, g = (size_t) B * groups * l;
   launch (&a, 1, &g, &l, "group_norm");
 }

@@ -27,8 +27,10 @@ void d7cl_lora (D7Cl *cl, const D7Lora *l, cl_mem x, size_t xoff, int rows, cl_m
 /* B images [cin,h,w] (read as 2x when upsample) -> y [B][cout,oh,ow] (or +=) */
 void d7cl_conv (D7Cl *cl, const D7Conv *c, cl_mem x, int in_bstride, int B, int h, int w,
                 gboolean upsample, int stride, cl_mem y, gboolean accumulate);
+/* ss: NULL, or scale/shift rows [2C] after the norm: one for the batch, or one per
+ * item when ss_per_item */
 void d7cl_group_norm (D7Cl *cl, const D7Norm *nm, cl_mem x, cl_mem y, int B, int C, int HW,
-                      int groups, cl_mem ss, gboolean silu);
+                      int groups, cl_mem ss, gboolean ss_per_item, gboolean silu);
 void d7cl_layer_norm (D7Cl *cl, const D7Norm *nm, cl_mem x, cl_mem y, int rows, int D);
 void d7cl_shift_mix (D7Cl *cl, cl_mem x, int rows, int T, int D, cl_mem mu, int nm, cl_mem out);
 void d7cl_key_update (D7Cl *cl, int rows, int H, int N, cl_mem k, cl_mem lr, cl_mem kk,

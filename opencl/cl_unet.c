@@ -131,16 +131,16 @@ d7cl_block_forward (D7Cl *cl, const D7Block *blk, cl_mem x, int B, int T, cl_mem
 
 void
 d7cl_resblock_forward (D7Cl *cl, const D7ResBlock *rb, const D7Config *cfg, cl_mem x,
-                       int B, int H, int W, cl_mem se, cl_mem out)
+                       int B, int H, int W, cl_mem se, int se_rows, cl_mem out)
 {
   int cin = rb->conv1.cin, cout = rb->conv1.cout, HW = H * W;
   int groups = cfg->unet.norm_groups;
   cl_mem h = d7cl_tmp (cl, (size_t) B * cin * HW), h2 = d7cl_tmp (cl, (size_t) B * cout * HW);
-  cl_mem ss = d7cl_tmp (cl, 2 * (size_t) cout);
-  d7cl_group_norm (cl, &rb->norm1, x, h, B, cin, HW, groups, NULL, TRUE);
+  cl_mem ss = d7cl_tmp (cl, 2 * (size_t) cout * se_rows);
+  d7cl_group_norm (cl, &rb->norm1, x, h, B, cin, HW, groups, NULL, FALSE, TRUE);
   d7cl_conv (cl, &rb->conv1, h, cin * HW, B, H, W, FALSE, 1, h2, FALSE);
-  d7cl_linear (cl, &rb->emb_proj, se, 0, 1, ss, D7CL_ACT_NONE, 1.f, FALSE);
-  d7cl_group_norm (cl, &rb->norm2, h2, h2, B, cout, HW, groups, ss, TRUE);
+  d7cl_linear (cl, &rb->emb_proj, se, 0, se_rows, ss, D7CL_ACT_NONE, 1.f, FALSE);
+  d7cl_group_norm (cl, &rb->norm2, h2, h2, B, cout, HW, groups, ss, se_rows > 1, TRUE);
   if (rb->skip.w)
     d7cl_conv (cl, &rb->skip, x, cin * HW, B, H, W, FALSE, 1, out, FALSE);
   else
@@ -154,7 +154,7 @@ static void
 stage_block (D7Cl *cl, const D7Stage *st, const D7Config *cfg, int i, cl_mem x, int B,
              int H, int W, cl_mem se, cl_mem v_first, D7ClCond *cond, cl_mem out)
 {
-  d7cl_resblock_forward (cl, &st->res[i], cfg, x, B, H, W, se, out);
+  d7cl_resblock_forward (cl, &st->res[i], cfg, x, B, H, W, se, cond->temb_add ? B : 1, out);
   if (st->dir7) {
     int C = st->cout, T = H * W;
     cl_mem tok = d7cl_tmp (cl, (size_t) B * T * C);
@@ -182,10 +182,22 @@ d7cl_unet_forward (D7Cl *cl, const Dir7Model *m, cl_mem x, int H, int W, cl_mem 
     maxc = MAX (maxc, C0 * cfg->unet.channel_mult[i]);
   size_t full = (size_t) H * W;
 
-  /* the time embedding, then its SiLU that every ResBlock's projection reads */
-  cl_mem e1 = d7cl_tmp (cl, td), se = d7cl_tmp (cl, td);
+  /* the time embedding, then its SiLU that every ResBlock's projection reads: one
+   * row for the batch, or with a text embedding one per prompt (its own row added) */
+  cl_mem e1 = d7cl_tmp (cl, td), se;
   d7cl_linear (cl, &u->te0, te, te_off, 1, e1, D7CL_ACT_SILU, 1.f, FALSE);
-  d7cl_linear (cl, &u->te2, e1, 0, 1, se, D7CL_ACT_SILU, 1.f, FALSE);
+  if (cond->temb_add) {
+    cl_mem e1b = d7cl_tmp (cl, (size_t) B * td);
+    se = d7cl_tmp (cl, (size_t) B * td);
+    d7cl_copy_into (cl, B, td, e1, 0, e1b, 0, td);
+    copy (cl, cond->temb_add, se, (size_t) B * td);
+    d7cl_linear (cl, &u->te2, e1b, 0, B, se, D7CL_ACT_NONE, 1.f, TRUE);
+    d7cl_activation (cl, (size_t) B * td, se, D7CL_ACT_SILU, 1.f);
+    d7cl_release (cl, e1b);
+  } else {
+    se = d7cl_tmp (cl, td);
+    d7cl_linear (cl, &u->te2, e1, 0, 1, se, D7CL_ACT_SILU, 1.f, FALSE);
+  }
   d7cl_release (cl, e1);
 
   GArray *skips = g_array_new (FALSE, FALSE, sizeof (Skip));
@@ -252,7 +264,7 @@ d7cl_unet_forward (D7Cl *cl, const Dir7Model *m, cl_mem x, int H, int W, cl_mem 
     }
   }
   cl_mem hn = d7cl_tmp (cl, (size_t) B * c * hh * ww);
-  d7cl_group_norm (cl, &u->norm_out, h, hn, B, c, hh * ww, cfg->unet.norm_groups, NULL, TRUE);
+  d7cl_group_norm (cl, &u->norm_out, h, hn, B, c, hh * ww, cfg->unet.norm_groups, NULL, FALSE, TRUE);
   d7cl_conv (cl, &u->conv_out, hn, c * hh * ww, B, hh, ww, FALSE, 1, eps, FALSE);
   d7cl_release (cl, hn);
   d7cl_release (cl, h);

@@ -327,6 +327,24 @@ main (int argc, char **argv)
   config_rejected ("diffusion", "prediction", "\"x0\"", "prediction");
   config_rejected ("diffusion", "prediction", "1", "prediction");
   config_rejected ("unet", "cross_mode", NULL, "cross_mode");
+  config_rejected ("unet", "text_embed", "1", "text_embed");
+  config_rejected ("unet", "text_embed", "\"yes\"", "text_embed");
+
+  /* text_embed: true and false are read; a file without the field has none */
+  {
+    struct { const char *value; gboolean want; const char *what; } cases[] = {
+      { "true", TRUE, "text_embed true is read" },
+      { "false", FALSE, "text_embed false is read" },
+      { NULL, FALSE, "a config without text_embed has no text embedding" },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+      g_autofree char *json = config_with ("unet", "text_embed", cases[i].value);
+      D7Config c;
+      gboolean ok = d7_config_parse (json, &c, &err);
+      expect (ok && c.unet.text_embed == cases[i].want, cases[i].what, err ? err->message : NULL);
+      g_clear_error (&err);
+    }
+  }
 
   /* prediction: "v" is read; a file without the field is an epsilon model */
   {
@@ -360,6 +378,14 @@ main (int argc, char **argv)
   model_rejected ("a misshapen tensor is named", reshape_tensor,
                   (gpointer) "unet.down.0.dir7.0.attn.w_lora.lora.0.weight", "w_lora");
   model_rejected ("a file without DIR-7 metadata", drop_metadata, NULL, "not a DIR-7 model");
+  /* tiny-state has a text embedding: a config that denies it leaves its tensors over,
+   * and one that asks for it needs them */
+  g_autofree char *no_te = config_with ("unet", "text_embed", "false");
+  model_rejected ("text-embedding weights under a config without one", set_config, no_te,
+                  "unet.text_embed");
+  const char *ren_te[2] = { "unet.text_embed.weight", "unet.text_embed.weight_x" };
+  model_rejected ("a missing text-embedding weight is named", rename_tensor, (gpointer) ren_te,
+                  "unet.text_embed.weight");
 
   /* the header's framing and layout, through the model loader */
   {

@@ -182,7 +182,7 @@ test_norms (D7Cl *cl)
   }
   D7Norm nm = { gm, bt, 1e-5f };
   cl_mem xd = d7cl_upload (cl, x, B * n), sd = d7cl_upload (cl, ss, 2 * C), yd = d7cl_tmp (cl, B * n);
-  d7cl_group_norm (cl, &nm, xd, yd, B, C, HW, G, sd, TRUE);
+  d7cl_group_norm (cl, &nm, xd, yd, B, C, HW, G, sd, FALSE, TRUE);
   float *got = readback (cl, yd, B * n);
   close_to (got, want, B * n, TOL, "group norm + scale/shift + SiLU");
   g_free (got);
@@ -285,52 +285,42 @@ test_layers (D7Cl *cl, Dir7Model *m)
   float *vf2 = g_memdup2 (vf, sizeof (float) * B * n);
   for (int b = 0; b < B; b++)
     d7_block_forward (blk, want + b * n, T, vf2 + b * n, tc[b]);
-  D7ClCond dc = { B, g_new0 (cl_mem, m->unet.n_blocks), { tc[0]->feats, tc[1]->feats },
-                  { tc[0]->L, tc[1]->L }, m->config.text.dim, g_hash_table_new (NULL, NULL) };
-  if (blk->cross_mode == D7_CROSS_STATE) {
-    size_t hnn = (size_t) blk->cross_state.H * blk->cross_state.N * blk->cross_state.N;
-    float *S = g_new (float, 2 * hnn);
-    memcpy (S, tc[0]->states[blk->index], sizeof (float) * hnn);
-    memcpy (S + hnn, tc[1]->states[blk->index], sizeof (float) * hnn);
-    dc.states[blk->index] = d7cl_upload (cl, S, 2 * hnn);
-    g_free (S);
-  }
+  D7ClCond dc;
+  d7cl_cond_init (cl, m, tc, B, &dc);
   d7cl_write (cl, xd, x, B * n);
   d7cl_write (cl, vd, vf, B * n);
   d7cl_block_forward (cl, blk, xd, B, T, vd, &dc);
   got = readback (cl, xd, B * n);
   close_to (got, want, B * n, TOL, "DIR-7 block (time-mix, CrossWKV, channel-mix), 2 prompts");
   g_free (got);
-  if (dc.states[blk->index])
-    d7cl_mem_free (cl, dc.states[blk->index]);
-  GHashTableIter it;
-  gpointer kq, vq;
-  g_hash_table_iter_init (&it, dc.paper_q);
-  while (g_hash_table_iter_next (&it, &kq, &vq))
-    d7cl_mem_free (cl, vq);
-  g_hash_table_destroy (dc.paper_q);
-  g_free (dc.states);
+  d7cl_cond_clear (cl, m, &dc);
   d7_text_cond_free (tc[0], m);
   d7_text_cond_free (tc[1], m);
 
   /* a ResBlock with a skip convolution (the first of the up path) */
   const D7ResBlock *rb = &m->unet.up[0].res[0];
   int cin = rb->conv1.cin, cout = rb->conv1.cout, h = 5, w = 7, td = m->config.unet.time_dim;
-  float *img = randv ((size_t) B * cin * h * w, -2, 2), *emb = randv (td, -1, 1);
-  float *rw = g_new (float, (size_t) B * cout * h * w), *se = g_memdup2 (emb, sizeof (float) * td);
-  for (int b = 0; b < B; b++)
-    d7_resblock_forward (rb, &m->config, img + (size_t) b * cin * h * w, h, w, emb,
-                         rw + (size_t) b * cout * h * w);
-  d7_silu (se, td);
-  cl_mem id = d7cl_upload (cl, img, (size_t) B * cin * h * w), sed = d7cl_upload (cl, se, td);
-  cl_mem od = d7cl_tmp (cl, (size_t) B * cout * h * w);
-  d7cl_resblock_forward (cl, rb, &m->config, id, B, h, w, sed, od);
-  got = readback (cl, od, (size_t) B * cout * h * w);
-  snprintf (what, sizeof what, "ResBlock %d->%d%s", cin, cout, rb->skip.w ? " with skip conv" : "");
-  close_to (got, rw, (size_t) B * cout * h * w, TOL, what);
+  float *img = randv ((size_t) B * cin * h * w, -2, 2), *emb = randv ((size_t) B * td, -1, 1);
+  float *rw = g_new (float, (size_t) B * cout * h * w), *se = g_memdup2 (emb, sizeof (float) * B * td);
+  d7_silu (se, (size_t) B * td);
+  cl_mem id = d7cl_upload (cl, img, (size_t) B * cin * h * w), sed = d7cl_upload (cl, se, (size_t) B * td);
+  /* one time embedding for the batch, then one per item (a model with a text embedding) */
+  for (int rows = 1; rows <= B; rows += B - 1) {
+    for (int b = 0; b < B; b++)
+      d7_resblock_forward (rb, &m->config, img + (size_t) b * cin * h * w, h, w,
+                           emb + (size_t) (rows > 1 ? b : 0) * td, rw + (size_t) b * cout * h * w);
+    cl_mem od = d7cl_tmp (cl, (size_t) B * cout * h * w);
+    d7cl_resblock_forward (cl, rb, &m->config, id, B, h, w, sed, rows, od);
+    got = readback (cl, od, (size_t) B * cout * h * w);
+    snprintf (what, sizeof what, "ResBlock %d->%d%s, %s", cin, cout, rb->skip.w ? " with skip conv" : "",
+              rows > 1 ? "an embedding per item" : "one embedding");
+    close_to (got, rw, (size_t) B * cout * h * w, TOL, what);
+    d7cl_release (cl, od);
+    g_free (got);
+  }
   d7cl_mem_free (cl, xd); d7cl_mem_free (cl, rd); d7cl_mem_free (cl, vd);
-  d7cl_mem_free (cl, id); d7cl_mem_free (cl, sed); d7cl_release (cl, od);
-  g_free (got); g_free (x); g_free (want); g_free (vf); g_free (vf2);
+  d7cl_mem_free (cl, id); d7cl_mem_free (cl, sed);
+  g_free (x); g_free (want); g_free (vf); g_free (vf2);
   g_free (img); g_free (emb); g_free (rw); g_free (se);
 }
 
@@ -398,29 +388,15 @@ test_unet (D7Cl *cl, Dir7Model *m, const char *name, double tol)
   D7TextCond *tc = d7_text_cond_new (m, "green leaf");
   d7_unet_forward (m, x, S, S, 500, tc, want);   /* also fills tc's states */
   d7_timestep_embedding (500, C0, te);
-  D7ClCond dc = { 1, g_new0 (cl_mem, m->unet.n_blocks), { tc->feats, NULL }, { tc->L, 0 },
-                  m->config.text.dim, g_hash_table_new (NULL, NULL) };
-  for (int i = 0; i < m->unet.n_blocks; i++)
-    if (tc->states[i]) {
-      const D7CrossState *cs = &m->unet.mid.dir7[0].cross_state;
-      dc.states[i] = d7cl_upload (cl, tc->states[i], (size_t) cs->H * cs->N * cs->N);
-    }
+  D7ClCond dc;
+  d7cl_cond_init (cl, m, &tc, 1, &dc);
   cl_mem xd = d7cl_upload (cl, x, n), ted = d7cl_upload (cl, te, C0), ed = d7cl_tmp (cl, n);
   d7cl_unet_forward (cl, m, xd, S, S, ted, 0, &dc, ed);
   float *got = readback (cl, ed, n);
   char what[96];
   snprintf (what, sizeof what, "%s: whole denoiser, t 500%s", name, cl->fp16 ? ", fp16 weights" : "");
   close_to (got, want, n, tol, what);
-  for (int i = 0; i < m->unet.n_blocks; i++)
-    if (dc.states[i])
-      d7cl_mem_free (cl, dc.states[i]);
-  GHashTableIter it;
-  gpointer kq, vq;
-  g_hash_table_iter_init (&it, dc.paper_q);
-  while (g_hash_table_iter_next (&it, &kq, &vq))
-    d7cl_mem_free (cl, vq);
-  g_hash_table_destroy (dc.paper_q);
-  g_free (dc.states);
+  d7cl_cond_clear (cl, m, &dc);
   d7cl_mem_free (cl, xd); d7cl_mem_free (cl, ted); d7cl_release (cl, ed);
   d7_text_cond_free (tc, m);
   g_free (x); g_free (want); g_free (te); g_free (got);

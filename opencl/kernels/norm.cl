@@ -7,7 +7,7 @@
 __kernel void
 group_norm (__global const float *x, __global float *y, int C, int HW, int groups,
             float eps, __global const float *gamma, __global const float *beta,
-            __global const float *ss, int has_ss, int silu)
+            __global const float *ss, int has_ss, int ss_bstride, int silu)
 {
   __local float scratch[256];
   int g = get_group_id (0) % groups, b = get_group_id (0) / groups;
@@ -23,11 +23,12 @@ group_norm (__global const float *x, __global float *y, int C, int HW, int group
     q += d * d;
   }
   float rstd = rsqrt (group_sum (q, scratch) / n + eps);
+  __global const float *ssb = ss + (size_t) b * ss_bstride;   /* 0: one row for the batch */
   for (int i = lid; i < n; i += ls) {
     int ch = g * cpg + i / HW;
     float v = (x[base + i] - mean) * rstd * gamma[ch] + beta[ch];
     if (has_ss)
-      v = v * (1.f + ss[ch]) + ss[C + ch];
+      v = v * (1.f + ssb[ch]) + ssb[C + ch];
     if (silu)
       v = v / (1.f + exp (-v));
     y[base + i] = v;

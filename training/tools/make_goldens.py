@@ -2,7 +2,8 @@
 
     cd training && python3 -m tools.make_goldens
 
-Writes: tiny-{state,paper}.safetensors (random tiny models, F16 / BF16),
+Writes: tiny-{state,paper}.safetensors (random tiny models, F16 / BF16; the state
+one with unet.text_embed),
 wkv.safetensors (the recurrence), layers-{state,paper}.safetensors (each layer's
 input and output on one forward pass) and samples-{state,paper}.safetensors
 (short sampler runs; the cases' parameters are in the "cases" metadata), and
@@ -27,9 +28,12 @@ OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "golden")
 
 
 def perturbed_model(mode, seed):
-    """Random weights with every norm, bias and mix off its default, so each path counts."""
+    """Random weights with every norm, bias and mix off its default, so each path counts.
+    The state-mode model (the shipped mode) also has the text embedding."""
     torch.manual_seed(seed)
-    m = Dir7Model(tiny_config(mode))
+    cfg = tiny_config(mode)
+    cfg.unet.text_embed = mode == "state"
+    m = Dir7Model(cfg)
     with torch.no_grad():
         for name, p in m.named_parameters():
             p.add_(0.1 * torch.randn_like(p))
@@ -63,6 +67,8 @@ def layer_golden(model, mode):
     traced = ["unet.down.0.res.0", "unet.down.0.dir7.0", "unet.down.0.dir7.0.attn",
               "unet.down.0.dir7.0.cross", "unet.down.0.dir7.0.ffn", "unet.down.0.down",
               "unet.up.1.res.0", "unet.up.1.dir7.1", "unet.up.1.up", "unet.time_embed"]
+    if cfg.unet.text_embed:
+        traced.append("unet.text_embed")
     mods = dict(model.named_modules())
     hooks = []
 
