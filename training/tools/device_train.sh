@@ -212,14 +212,15 @@ snap)
       | sed "s|^|runs/$r: |"; done
     cat runs/gpu-util.txt; } > "$OUT/train-log.txt"
   rm -f runs/samples-*.png
+  # decided once: a run that ends during the exports below was exported from an
+  # earlier checkpoint, and must not be evaluated as if final (the next snap does it)
+  finished=0; done_all && finished=1
   for r in $runs; do
     name=$(cat runs/$r.name 2>/dev/null || echo state)
     export_run $r $name || exit 1
-    if done_all; then
-      evaluate_run $r $name
-    fi
+    [ $finished = 1 ] && evaluate_run $r $name
   done
-  if done_all && [ -e runs/baseline ]; then   # the shipped model, by the same judges
+  if [ $finished = 1 ] && [ -e runs/baseline ]; then   # the shipped model, by the same judges
     evaluate_run base shipped ../data/models/dir7-default.safetensors
   fi
   (cd runs && ls samples-*.png > /dev/null 2>&1 && tar cf "$OUT/samples.tar" samples-*.png)
