@@ -23,17 +23,24 @@ def small_and_grown(mode):
     return small, grown
 
 
+def inputs(small, seed, t):
+    """Two prompts (one empty), a seeded noisy batch at timesteps t, and the small
+    model's text features for them."""
+    ids, mask = batch_tokens(["red apple", ""], 32)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 4, 16, 16, generator=g)
+    with torch.no_grad():
+        text = small.text(ids, mask)
+    return x, torch.tensor(t), text, mask
+
+
 @pytest.mark.parametrize("mode", ["state", "paper"])
 def test_grown_unet_computes_what_the_trained_one_did(mode):
     small, grown = small_and_grown(mode)
     new = grow_unet(grown.unet, small.unet.state_dict())
     assert new == ["down.0.dir7.0", "up.0.dir7.0", "up.0.dir7.1"]
-    ids, mask = batch_tokens(["red apple", ""], 32)
-    g = torch.Generator().manual_seed(1)
-    x = torch.randn(2, 4, 16, 16, generator=g)
-    t = torch.tensor([10, 700])
+    x, t, text, mask = inputs(small, 1, [10, 700])
     with torch.no_grad():
-        text = small.text(ids, mask)
         want = small.unet(x, t, text, mask)
         got = grown.unet(x, t, text, mask)
     # the same arithmetic plus exact zeros: fp32 agreement to 1e-6
@@ -68,12 +75,8 @@ def test_more_res_blocks_and_text_embed_start_as_the_trained_unet(mode):
                    "up.1.dir7.1", "up.1.res.1"]
     # the trained second up block moved to third place
     assert torch.equal(grown.unet.up[1].res[2].conv1.weight, small.unet.up[1].res[1].conv1.weight)
-    ids, mask = batch_tokens(["red apple", ""], 32)
-    g = torch.Generator().manual_seed(2)
-    x = torch.randn(2, 4, 16, 16, generator=g)
-    t = torch.tensor([10, 900])
+    x, t, text, mask = inputs(small, 2, [10, 900])
     with torch.no_grad():
-        text = small.text(ids, mask)
         want = small.unet(x, t, text, mask)
         assert torch.allclose(grown.unet(x, t, text, mask), want, atol=1e-5, rtol=0)
         # each kind of new part is live once its zeros move
