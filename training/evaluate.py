@@ -85,6 +85,27 @@ def grid(images, cols=10):
     return Image.fromarray((g.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
 
 
+def pick_concepts(meta):
+    """The held-out images (indices into meta), 100 of them with distinct English
+    names in a seeded order (the English set), and the first 100 held-out emoji with
+    distinct names (the per-language sets). Only held-out entries and their order
+    matter, so a data set of the held-out images alone gives the same prompts."""
+    held = [i for i, m in enumerate(meta) if m["held_out"]]
+    rng = random.Random(0)
+    seen, concepts = set(), []
+    for i in rng.sample(held, len(held)):
+        name = meta[i]["captions"]["en"][0]
+        if name not in seen:
+            seen.add(name)
+            concepts.append(i)
+    seen, em = set(), []
+    for i in held:
+        if meta[i]["source"] == "emoji" and meta[i]["captions"]["en"][0] not in seen:
+            seen.add(meta[i]["captions"]["en"][0])
+            em.append(i)
+    return held, concepts[:100], em[:100]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -102,16 +123,7 @@ def main():
     model = load_model(args.model).to(dev)
     clip, _ = load_clip(args.clip, dev)
     images, meta = load(args.data)
-    held = [i for i, m in enumerate(meta) if m["held_out"]]
-    rng = random.Random(0)
-    # one image per concept: distinct English names
-    seen, concepts = set(), []
-    for i in rng.sample(held, len(held)):
-        name = meta[i]["captions"]["en"][0]
-        if name not in seen:
-            seen.add(name)
-            concepts.append(i)
-    concepts = concepts[:100]
+    held, concepts, em = pick_concepts(meta)
     real = as_model_input(images[held]).to(dev)
 
     def emb_text(prompts):
@@ -137,13 +149,6 @@ def main():
         grid(gen[:50]).save(os.path.join(args.out, "samples.png"))
         with open(os.path.join(args.out, "prompts.txt"), "w") as f:
             f.write("\n".join(prompts[:50]) + "\n")
-        emoji = [i for i in held if meta[i]["source"] == "emoji"]
-        seen, em = set(), []
-        for i in emoji:
-            if meta[i]["captions"]["en"][0] not in seen:
-                seen.add(meta[i]["captions"]["en"][0])
-                em.append(i)
-        em = em[:100]
         for lang in [x for x in args.languages.split(",") if x]:
             p = [meta[i]["captions"][lang][0] for i in em]
             g = torch.cat([sample_batch(model, p[j:j + 50], args.steps, args.guidance, seed=j, dev=dev)

@@ -99,3 +99,33 @@ def test_load_clip_fills_an_image_only_file_with_the_shipped_text(tmp_path, ship
     assert_text_is_shipped(sd, text)
     for k, v in image_side.items():
         assert torch.equal(sd[k], v), k
+
+
+def test_evalset_gives_evaluate_the_same_prompts_and_images(tmp_path, monkeypatch):
+    from evaluate import pick_concepts
+    rng = np.random.default_rng(0)
+    n = 300
+    images = rng.integers(0, 256, (n, 64, 64, 4), dtype=np.uint8)
+    meta = [{"source": "emoji" if i % 3 else "openclipart", "id": str(i),
+             "captions": {"en": [f"thing {i % 150}"], "zh": [f"物 {i % 150}"]}, "held_out": i % 4 == 1}
+            for i in range(n)]
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("cache/dataset")
+    np.save("cache/dataset/images.npy", images)
+    with open("cache/dataset/meta.json", "w") as f:
+        json.dump(meta, f)
+    monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
+    carry.evalset(None)
+    os.makedirs("there")
+    monkeypatch.chdir(tmp_path / "there")
+    carry.unpack_eval(None)
+    small = json.load(open("cache/dataset/meta.json"))
+    small_images = np.load("cache/dataset/images.npy")
+    held, concepts, em = pick_concepts(meta)
+    s_held, s_concepts, s_em = pick_concepts(small)
+    assert len(small) == len(held) == 75
+    assert np.array_equal(small_images, images[held])
+    for full_ix, small_ix in ((concepts, s_concepts), (em, s_em)):
+        assert len(full_ix) > 10
+        assert [meta[i]["captions"] for i in full_ix] == [small[i]["captions"] for i in small_ix]
+        assert np.array_equal(images[full_ix], small_images[small_ix])

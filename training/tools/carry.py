@@ -14,6 +14,11 @@ pack, in ../.carry/:
   2 MB of the 64 MiB a call carries, too little for init-unet.safetensors; to
   go on from an export, copy it over ../data/models/dir7-default.safetensors
   in the working tree for the call instead (the same text encoder).
+evalset, here: ../.carry/evalset.npz and evalset-meta.json.gz, the held-out
+  images alone (454, 1.2 MB) from cache/dataset: all that evaluate.py reads, so
+  a model file can be scored on the device without the 17 MB data set (carry
+  those two paths, not .carry); unpack-eval, there, makes cache/dataset of them.
+  evaluate.py picks the same prompts and images from it, so the same figures.
 unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32; with an
   untrained image tower when none is carried), and
   runs/init.safetensors: --init as a whole model file, the shipped model's text
@@ -22,6 +27,7 @@ unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32; with an
 import argparse
 import gzip
 import io
+import json
 import lzma
 import os
 import shutil
@@ -96,13 +102,33 @@ def unpack(args):
     print(f"unpacked: {len(model)} CLIP tensors, init from {args.init} ({len(sd)} tensors)")
 
 
+def evalset(args):
+    images = np.load("cache/dataset/images.npy", mmap_mode="r")
+    with open("cache/dataset/meta.json") as f:
+        meta = json.load(f)
+    held = [i for i, m in enumerate(meta) if m["held_out"]]
+    os.makedirs(CARRY, exist_ok=True)
+    np.savez_compressed(os.path.join(CARRY, "evalset.npz"), images=np.ascontiguousarray(images[held]))
+    with gzip.open(os.path.join(CARRY, "evalset-meta.json.gz"), "wt", encoding="utf-8") as f:
+        json.dump([meta[i] for i in held], f, ensure_ascii=False)
+    print(f"evalset: {len(held)} held-out images of {len(meta)}")
+
+
+def unpack_eval(args):
+    os.makedirs("cache/dataset", exist_ok=True)
+    np.save("cache/dataset/images.npy", np.load(os.path.join(CARRY, "evalset.npz"))["images"])
+    with gzip.open(os.path.join(CARRY, "evalset-meta.json.gz")) as src, \
+            open("cache/dataset/meta.json", "wb") as dst:
+        shutil.copyfileobj(src, dst)
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("verb", choices=["pack", "unpack"])
+    ap.add_argument("verb", choices=["pack", "unpack", "evalset", "unpack-eval"])
     ap.add_argument("--model", default=None, help="pack: carry this model file's U-Net as the next init")
     ap.add_argument("--init", default=SHIPPED, help="unpack: the model file (or U-Net only file) to continue")
     args = ap.parse_args()
-    (pack if args.verb == "pack" else unpack)(args)
+    {"pack": pack, "unpack": unpack, "evalset": evalset, "unpack-eval": unpack_eval}[args.verb](args)
 
 
 if __name__ == "__main__":
