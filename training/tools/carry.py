@@ -39,6 +39,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import Clip  # noqa: E402
 from dir7.config import Dir7Config  # noqa: E402
+from dir7.dataset import load as load_dataset  # noqa: E402
 from dir7.export import read_safetensors, write_safetensors  # noqa: E402
 
 CARRY = "../.carry"
@@ -75,8 +76,7 @@ def unpack(args):
             shutil.copyfileobj(src, dst, 1 << 24)
     else:
         np.save("cache/dataset/images.npy", np.load(os.path.join(CARRY, "ds.npz"))["images"])
-    with gzip.open(os.path.join(CARRY, "meta.json.gz")) as src, open("cache/dataset/meta.json", "wb") as dst:
-        shutil.copyfileobj(src, dst)
+    gunzip(os.path.join(CARRY, "meta.json.gz"), "cache/dataset/meta.json")
     shipped, shipped_meta = read_safetensors(SHIPPED)
     ck = None
     for path in (os.path.join(CARRY, "clip-weights.pt"), os.path.join(CARRY, "clip-image.pt"), JUDGE):
@@ -102,10 +102,13 @@ def unpack(args):
     print(f"unpacked: {len(model)} CLIP tensors, init from {args.init} ({len(sd)} tensors)")
 
 
+def gunzip(src, dst):
+    with gzip.open(src) as fi, open(dst, "wb") as fo:
+        shutil.copyfileobj(fi, fo)
+
+
 def evalset(args):
-    images = np.load("cache/dataset/images.npy", mmap_mode="r")
-    with open("cache/dataset/meta.json") as f:
-        meta = json.load(f)
+    images, meta = load_dataset("cache/dataset")
     held = [i for i, m in enumerate(meta) if m["held_out"]]
     os.makedirs(CARRY, exist_ok=True)
     np.savez_compressed(os.path.join(CARRY, "evalset.npz"), images=np.ascontiguousarray(images[held]))
@@ -117,9 +120,7 @@ def evalset(args):
 def unpack_eval(args):
     os.makedirs("cache/dataset", exist_ok=True)
     np.save("cache/dataset/images.npy", np.load(os.path.join(CARRY, "evalset.npz"))["images"])
-    with gzip.open(os.path.join(CARRY, "evalset-meta.json.gz")) as src, \
-            open("cache/dataset/meta.json", "wb") as dst:
-        shutil.copyfileobj(src, dst)
+    gunzip(os.path.join(CARRY, "evalset-meta.json.gz"), "cache/dataset/meta.json")
 
 
 def main():
