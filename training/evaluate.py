@@ -85,25 +85,26 @@ def grid(images, cols=10):
     return Image.fromarray((g.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
 
 
-def pick_concepts(meta):
-    """The held-out images (indices into meta), 100 of them with distinct English
-    names in a seeded order (the English set), and the first 100 held-out emoji with
-    distinct names (the per-language sets). Only held-out entries and their order
-    matter, so a data set of the held-out images alone gives the same prompts."""
-    held = [i for i, m in enumerate(meta) if m["held_out"]]
-    rng = random.Random(0)
-    seen, concepts = set(), []
-    for i in rng.sample(held, len(held)):
-        name = meta[i]["captions"]["en"][0]
-        if name not in seen:
-            seen.add(name)
-            concepts.append(i)
-    seen, em = set(), []
-    for i in held:
-        if meta[i]["source"] == "emoji" and meta[i]["captions"]["en"][0] not in seen:
-            seen.add(meta[i]["captions"]["en"][0])
-            em.append(i)
-    return held, concepts[:100], em[:100]
+def pick_concepts(meta, split="held_out"):
+    """The split's images (indices into meta), 100 of them with distinct English
+    names in a seeded order (the English set), and 100 emoji with distinct names
+    (the per-language sets: the first ones held out; for the training split, in the
+    same seeded order, since the first training emoji are nearly all faces). Only
+    the split's entries and their order matter, so a data set of the held-out
+    images alone gives the same held-out prompts."""
+    pool = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")]
+    order = random.Random(0).sample(pool, len(pool))
+
+    def distinct(indices, source=None):
+        seen, out = set(), []
+        for i in indices:
+            name = meta[i]["captions"]["en"][0]
+            if (source is None or meta[i]["source"] == source) and name not in seen:
+                seen.add(name)
+                out.append(i)
+        return out[:100]
+
+    return pool, distinct(order), distinct(pool if split == "held_out" else order, "emoji")
 
 
 def main():
@@ -114,6 +115,9 @@ def main():
     ap.add_argument("--out", default="eval")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=5.0)
+    ap.add_argument("--split", default="held_out", choices=["held_out", "train"],
+                    help="prompts and real images from the held-out concepts (the metrics) or from "
+                         "the training set (how closely the model draws what it was trained on)")
     ap.add_argument("--languages", default="en,zh,es,fr",
                     help="emoji sets to evaluate, comma-separated; '' for the English set alone")
     args = ap.parse_args()
@@ -123,7 +127,7 @@ def main():
     model = load_model(args.model).to(dev)
     clip, _ = load_clip(args.clip, dev)
     images, meta = load(args.data)
-    held, concepts, em = pick_concepts(meta)
+    held, concepts, em = pick_concepts(meta, args.split)
     real = as_model_input(images[held]).to(dev)
 
     def emb_text(prompts):
@@ -139,7 +143,7 @@ def main():
         prompts = [meta[i]["captions"]["en"][0] for i in concepts]
         xr = real[[held.index(i) for i in concepts]]
         t1, t5, cs = retrieval(emb_img(xr), emb_text(prompts))
-        res["clip_real_heldout"] = {"top1": t1, "top5": t5, "clip_score": cs, "n": len(prompts)}
+        res[f"clip_real_{args.split.replace('_', '')}"] = {"top1": t1, "top5": t5, "clip_score": cs, "n": len(prompts)}
         gen = torch.cat([sample_batch(model, prompts[j:j + 50], args.steps, args.guidance, seed=j, dev=dev)
                          for j in range(0, len(prompts), 50)])
         gi = emb_img(gen)

@@ -26,7 +26,8 @@
 #   textenc - a longer-trained CLIP from the shipped text encoder (CLIP_MIN minutes), its
 #            retrieval (tools/clip_retrieval.py), then as bg with that text encoder; the old
 #            CLIP stays the judge in runs/judge, the new one judges too
-#   probe  - train from $INIT on 64 emoji only, then their caption gain (tools/caption_gain.py)
+#   probe  - train from $INIT on N emoji only (PROBES="64 512": one run per N, side by side),
+#            then how closely each draws its N images (tools/probe_fit.py)
 set -u
 cd "$(dirname "$0")/.."
 CLIP_MIN=${CLIP_MIN:-3}
@@ -227,17 +228,29 @@ snap)
   echo "snap done at $(( $(date +%s) - T0 )) s"
   ;;
 probe)
-  # can the prompt path memorise? Train from $INIT on caption_gain's 64 emoji only for
-  # DENOISE_MIN minutes (batch 64), then measure the caption gain on those images
+  # can the architecture and its prompt path learn their images when compute is no
+  # limit? From $INIT, one run per N in PROBES (side by side on the GPU) trains on only
+  # the N emoji of train.py --probe N for DENOISE_MIN minutes (batch min(N, 256), B_ARGS
+  # added, e.g. "--prediction v --min-snr 5"); then tools/probe_fit.py scores each run's
+  # model and $INIT on that run's N images
   INIT=${INIT:-../data/models/dir7-default.safetensors}
-  rm -rf runs/p; python3 -m tools.carry unpack --init "$INIT"; mkdir -p runs/p; cp runs/b/clip.pt runs/p/
-  python3 train.py denoiser --run runs/p --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 --batch 64 \
-    --probe 64 --init-model runs/init.safetensors > runs/p.log 2>&1
-  grep -E "steps|images|step [0-9]*000 " runs/p.log | tee "$OUT/train-log-probe.txt"
-  export_run p probe || exit 1
-  for s in emoji openclipart; do
-    python3 -m tools.caption_gain --model runs/dir7-probe.safetensors --source $s --out "$OUT/gain-probe-$s.json"
+  python3 -m tools.carry unpack --init "$INIT"
+  for n in ${PROBES:-64}; do
+    rm -rf runs/p$n runs/p$n.done; mkdir -p runs/p$n; cp runs/b/clip.pt runs/p$n/
+    (python3 train.py denoiser --run runs/p$n --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \
+      --batch $(( n < 256 ? n : 256 )) ${ANNEAL:+--anneal} --probe $n --init-model runs/init.safetensors \
+      ${B_ARGS:-} > runs/p$n.log 2>&1; touch runs/p$n.done) &
   done
+  wait
+  for n in ${PROBES:-64}; do
+    grep -E "steps|images|step [0-9]*000 " runs/p$n.log | tee "$OUT/train-log-probe-$n.txt"
+    export_run p$n probe-$n || { tail -n 20 runs/p$n.log; exit 1; }
+    for m in runs/dir7-probe-$n.safetensors runs/init.safetensors; do
+      python3 -m tools.probe_fit --model $m --clip runs/b/clip.pt --images $n \
+        --grid "runs/fit-$n-$(basename $m .safetensors).png" | tee -a "$OUT/probe-fit.txt"
+    done
+  done
+  (cd runs && tar cf "$OUT/probe-grids.tar" fit-*.png)
   ;;
 finish)
   while [ ! -e runs/done ]; do sleep 5; done
