@@ -230,7 +230,8 @@ snap)
 probe)
   # can the architecture and its prompt path learn their images when compute is no
   # limit? From $INIT, one run per N in PROBES (side by side on the GPU) trains on only
-  # the N emoji of train.py --probe N for DENOISE_MIN minutes (batch min(N, 256), B_ARGS
+  # the N emoji of train.py --probe N for DENOISE_MIN minutes (batch PROBE_BATCH, default
+  # min(N, 256); a batch larger than N shows each image several times a step), B_ARGS
   # added, e.g. "--prediction v --min-snr 5"); then tools/probe_fit.py scores each run's
   # model and $INIT on that run's N images
   INIT=${INIT:-../data/models/dir7-default.safetensors}
@@ -238,7 +239,7 @@ probe)
   for n in ${PROBES:-64}; do
     rm -rf runs/p$n runs/p$n.done; mkdir -p runs/p$n; cp runs/b/clip.pt runs/p$n/
     (python3 train.py denoiser --run runs/p$n --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \
-      --batch $(( n < 256 ? n : 256 )) ${ANNEAL:+--anneal} --probe $n --init-model runs/init.safetensors \
+      --batch ${PROBE_BATCH:-$(( n < 256 ? n : 256 ))} ${ANNEAL:+--anneal} --probe $n --init-model runs/init.safetensors \
       ${B_ARGS:-} > runs/p$n.log 2>&1; touch runs/p$n.done) &
   done
   wait
