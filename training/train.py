@@ -48,7 +48,11 @@ def log(rank, *a):
 
 def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0):
     ds = TrainSet(data, "train", augment=True, seed=seed + rank, probe=probe)
-    if emoji_weight != 1.0:   # draw emoji more often: the cleanest, best-captioned source
+    if probe:   # a few images: draw with replacement, 100 batches an epoch, so a batch may exceed
+        # the set and the loader does not restart its workers every step
+        sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=100 * batch,
+                                                 generator=torch.Generator().manual_seed(seed + rank))
+    elif emoji_weight != 1.0:   # draw emoji more often: the cleanest, best-captioned source
         w = torch.tensor([emoji_weight if m["source"] == "emoji" else 1.0 for m in ds.meta], dtype=torch.double)
         sampler = torch.utils.data.WeightedRandomSampler(w, len(ds) // world, replacement=True,
                                                          generator=torch.Generator().manual_seed(seed + rank))
