@@ -76,7 +76,9 @@ def grid(images, cols=10):
     from PIL import Image
     x = ((images.clamp(-1, 1) + 1) / 2).cpu()
     a = x[:, 3:4]
-    rgb = x[:, :3] + (1 - a) * 0.5          # over mid grey, to show transparency
+    # over mid grey, to show transparency; clamped, because a generated pixel may be
+    # brighter than its alpha allows (r > a), and uint8 would wrap 256 round to 0
+    rgb = (x[:, :3] + (1 - a) * 0.5).clamp(0, 1)
     n, _, h, w = rgb.shape
     rows = (n + cols - 1) // cols
     g = torch.full((3, rows * h, cols * w), 0.5)
