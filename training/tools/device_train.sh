@@ -237,10 +237,10 @@ probe)
   INIT=${INIT:-../data/models/dir7-default.safetensors}
   python3 -m tools.carry unpack --init "$INIT"
   for n in ${PROBES:-64}; do
-    rm -rf runs/p$n runs/p$n.done; mkdir -p runs/p$n; cp runs/b/clip.pt runs/p$n/
-    (python3 train.py denoiser --run runs/p$n --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \
+    rm -rf runs/p$n; mkdir -p runs/p$n; cp runs/b/clip.pt runs/p$n/
+    python3 train.py denoiser --run runs/p$n --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \
       --batch ${PROBE_BATCH:-$(( n < 256 ? n : 256 ))} ${ANNEAL:+--anneal} --probe $n --init-model runs/init.safetensors \
-      ${B_ARGS:-} > runs/p$n.log 2>&1; touch runs/p$n.done) &
+      ${B_ARGS:-} > runs/p$n.log 2>&1 &
   done
   wait
   for n in ${PROBES:-64}; do
