@@ -16,7 +16,9 @@
 # --min-snr, --emoji-weight); EVAL_CLIP_MIN (bg: also train a measuring CLIP that long);
 # B_ARGS (bg: more train.py arguments for runs/b; its model is named B_NAME, default state);
 # SIDE_ARGS (bg: beside runs/b, an equal run in runs/s with these arguments added, named
-# SIDE_NAME, default side; e.g. SIDE_ARGS="--dir7-levels 0,1,1" SIDE_NAME=grown).
+# SIDE_NAME, default side; e.g. SIDE_ARGS="--dir7-levels 0,1,1" SIDE_NAME=grown). A run
+# with --probe N in its arguments trains on those N emoji alone; its last snap also
+# runs tools/probe_fit.py on it and on $INIT (a probe longer than one command).
 # JUDGE_MIN (bg: also train, for that long, an image tower for the shipped text encoder
 # with train.py clip --freeze-text, when none is carried; it becomes runs/b's judge);
 # BASELINE=1 (bg: evaluate the shipped model too, with the same judges, in the same run);
@@ -84,6 +86,7 @@ export_run() {
 # DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end
 bg_run() {
   local r=$1; shift
+  echo "$*" > runs/$r.args   # snap reads --probe N from here
   setsid nohup bash -c "python3 train.py denoiser --run runs/$r --cross-mode state --minutes $DENOISE_MIN \
     --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
     --min-snr ${MIN_SNR:-0} --emoji-weight ${EMOJI_WEIGHT:-1} $* > runs/$r.log 2>&1; touch runs/$r.done" \
@@ -220,6 +223,14 @@ snap)
     name=$(cat runs/$r.name 2>/dev/null || echo state)
     export_run $r $name || exit 1
     [ $finished = 1 ] && evaluate_run $r $name
+    # a run on the probe set alone (--probe N in its arguments): how closely it and its
+    # init draw their N images, as the probe phase measures
+    n=$(grep -o -- '--probe [0-9]*' runs/$r.args 2>/dev/null | cut -d' ' -f2)
+    if [ $finished = 1 ] && [ -n "$n" ]; then
+      for m in runs/dir7-$name.safetensors runs/init.safetensors; do
+        python3 -m tools.probe_fit --model $m --clip runs/b/clip.pt --images $n | tee -a "$OUT/probe-fit.txt"
+      done
+    fi
   done
   if [ $finished = 1 ] && [ -e runs/baseline ]; then   # the shipped model, by the same judges
     evaluate_run base shipped ../data/models/dir7-default.safetensors
