@@ -228,7 +228,7 @@ snap)
     n=$(grep -o -- '--probe [0-9]*' runs/$r.args 2>/dev/null | cut -d' ' -f2)
     if [ $finished = 1 ] && [ -n "$n" ]; then
       for m in runs/dir7-$name.safetensors runs/init.safetensors; do
-        python3 -m tools.probe_fit --model $m --clip runs/b/clip.pt --images $n | tee -a "$OUT/probe-fit.txt"
+        python3 -m tools.probe_fit --model $m --clip runs/b/clip.pt --images $n --steps "${EVAL_STEPS:-20}" | tee -a "$OUT/probe-fit.txt"
       done
     fi
   done
