@@ -106,6 +106,13 @@ def warm_factor(step, warm_from):
     return 1.0 if warm_from is None else min(1.0, (step - warm_from + 1) / WARM_STEPS)
 
 
+def ema_decay(step, ema, warm_from):
+    """The EMA's decay at this step: warming up with the step count from scratch, its full
+    value from the first step when continuing a model file (warm_from set), whose weights
+    are already an average."""
+    return ema if warm_from is not None else min(ema, (1 + step) / (10 + step))
+
+
 def train_clip(args, rank, world, dev):
     cfg = config_for(args)
     path = os.path.join(args.run, "clip.pt")
@@ -223,7 +230,7 @@ def train_denoiser(args, rank, world, dev):
             torch.nn.utils.clip_grad_norm_(model.unet.parameters(), 1.0)
             opt.step()
             with torch.no_grad():
-                d = args.ema if warm_from is not None else min(args.ema, (1 + step) / (10 + step))
+                d = ema_decay(step, args.ema, warm_from)
                 for pe, p in zip(ema.parameters(), model.unet.parameters()):
                     pe.lerp_(p, 1 - d)
             step += 1

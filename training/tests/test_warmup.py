@@ -1,0 +1,40 @@
+"""A continuation's start (docs/model-card.md, phase 16): a fresh Adam moves every weight
+by about lr at its first step, so train.py warms the lr up and keeps the EMA at its full
+decay when it continues a model file."""
+import os
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import train  # noqa: E402
+
+
+def lrs(warm_from, steps, base_lr=5e-4):
+    opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=base_lr)
+    out = []
+    for step in steps:
+        train.anneal_lr(opt, base_lr, 0.0, train.warm_factor(step, warm_from))
+        out.append(opt.param_groups[0]["lr"])
+    return out
+
+
+def test_a_continuation_warms_the_lr_up_linearly():
+    first, half, full, after = lrs(0, [0, train.WARM_STEPS // 2 - 1, train.WARM_STEPS - 1, 5000])
+    assert first == pytest.approx(5e-4 / train.WARM_STEPS)
+    assert half == pytest.approx(5e-4 / 2)
+    assert full == after == pytest.approx(5e-4)
+    # from a resumed step count (the CLIP's --init-clip keeps its steps)
+    assert lrs(1000, [1000])[0] == pytest.approx(5e-4 / train.WARM_STEPS)
+
+
+def test_a_fresh_run_has_no_lr_warm_up():
+    assert lrs(None, [0]) == [pytest.approx(5e-4)]
+
+
+def test_the_ema_follows_a_fresh_run_but_holds_a_continued_model():
+    assert train.ema_decay(0, 0.999, None) == pytest.approx(0.1)
+    assert train.ema_decay(0, 0.999, 0) == 0.999
+    assert train.ema_decay(10 ** 6, 0.999, None) == 0.999
