@@ -82,6 +82,16 @@ export_run() {
   fi
 }
 
+# how closely runs/dir7-$1.safetensors and its init draw the $2 probe images
+# (tools/probe_fit.py): figures appended to $OUT/probe-fit.txt, grids in runs/fit-$2-*.png
+fit_probe() {
+  local m
+  for m in runs/dir7-$1.safetensors runs/init.safetensors; do
+    python3 -m tools.probe_fit --model $m --clip runs/b/clip.pt --images $2 --steps "${EVAL_STEPS:-20}" \
+      --grid "runs/fit-$2-$(basename $m .safetensors).png" | tee -a "$OUT/probe-fit.txt"
+  done
+}
+
 # start train.py denoiser in the background in runs/$1 from runs/init.safetensors for
 # DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end
 bg_run() {
@@ -226,11 +236,7 @@ snap)
     # a run on the probe set alone (--probe N in its arguments): how closely it and its
     # init draw their N images, as the probe phase measures
     n=$(grep -o -- '--probe [0-9]*' runs/$r.args 2>/dev/null | cut -d' ' -f2)
-    if [ $finished = 1 ] && [ -n "$n" ]; then
-      for m in runs/dir7-$name.safetensors runs/init.safetensors; do
-        python3 -m tools.probe_fit --model $m --clip runs/b/clip.pt --images $n --steps "${EVAL_STEPS:-20}" | tee -a "$OUT/probe-fit.txt"
-      done
-    fi
+    [ $finished = 1 ] && [ -n "$n" ] && fit_probe $name $n
   done
   if [ $finished = 1 ] && [ -e runs/baseline ]; then   # the shipped model, by the same judges
     evaluate_run base shipped ../data/models/dir7-default.safetensors
@@ -257,10 +263,7 @@ probe)
   for n in ${PROBES:-64}; do
     grep -E "steps|images|step [0-9]*000 " runs/p$n.log | tee "$OUT/train-log-probe-$n.txt"
     export_run p$n probe-$n || { tail -n 20 runs/p$n.log; exit 1; }
-    for m in runs/dir7-probe-$n.safetensors runs/init.safetensors; do
-      python3 -m tools.probe_fit --model $m --clip runs/b/clip.pt --images $n \
-        --grid "runs/fit-$n-$(basename $m .safetensors).png" | tee -a "$OUT/probe-fit.txt"
-    done
+    fit_probe probe-$n $n
   done
   (cd runs && tar cf "$OUT/probe-grids.tar" fit-*.png)
   ;;
