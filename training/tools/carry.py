@@ -5,13 +5,15 @@ small enough to travel with the working tree (64 MiB in all), and unpacked there
     python3 -m tools.carry unpack [--init M.safetensors]    # there (device_train.sh)
 
 pack, in ../.carry/:
-  ds.npz           -> images.npy.xz (lzma; 16.5 MB instead of 24.8 MB)
+  ds.npz           -> images.npy.xz (lzma -9e; under 16 MB instead of 24.8 MB)
   clip-weights.pt  -> clip-image.pt (without the text tower: that is the shipped
                       model's frozen text encoder, bit for bit)
   --model M        -> init-unet.safetensors (its U-Net tensors only, 13 MB)
   The originals are left where they are; move them out of .carry/ yourself.
-  Room: the tree (with judges/, 12 MB) and the data set's 17.4 MB leave about
-  2 MB of the 64 MiB a call carries, too little for init-unet.safetensors; to
+  Room: the tree (47 MiB with judges/ and the phase grids by phase 17) and the
+  data set's 15.9 MiB (images.npy at xz -9e, as here: at xz -6 the call is
+  refused) leave about 1 MiB of the 64 MiB a call carries, too little for
+  init-unet.safetensors or the evalset files (move them out of .carry/); to
   go on from an export, copy it over ../data/models/dir7-default.safetensors
   in the working tree for the call instead (the same text encoder).
 evalset, here: ../.carry/evalset.npz and evalset-meta.json.gz, the held-out
@@ -52,7 +54,8 @@ def pack(args):
     if os.path.exists(ds) and not os.path.exists(os.path.join(CARRY, "images.npy.xz")):
         buf = io.BytesIO()
         np.save(buf, np.load(ds)["images"])
-        with lzma.open(os.path.join(CARRY, "images.npy.xz"), "wb", preset=6) as f:
+        # -9e: the tree has grown to where -6's extra 1.6 MB is over the limit
+        with lzma.open(os.path.join(CARRY, "images.npy.xz"), "wb", preset=9 | lzma.PRESET_EXTREME) as f:
             f.write(buf.getvalue())
     cw = os.path.join(CARRY, "clip-weights.pt")
     if os.path.exists(cw):
