@@ -161,6 +161,37 @@ def train_clip(args, rank, world, dev):
     log(rank, f"clip: {step} steps, checkpoint {path}")
 
 
+def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None):
+    """One batch's training loss (bench/bench_train.py times this same step): 10%
+    caption dropout, the frozen text encoder's features, a random timestep and
+    noise per image, and the U-Net's squared error against the prediction target,
+    weighted by Min-SNR or --t-norm. unet is model.unet, or its DDP wrapper."""
+    cfg, dev = model.cfg, x.device
+    caps = ["" if torch.rand(1).item() < 0.1 else c for c in caps]   # caption dropout
+    ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
+    with torch.no_grad(), torch.autocast(dev.type, torch.bfloat16):
+        text = model.text(ids, mask).float()
+    t = torch.randint(args.t_min, cfg.diffusion.timesteps, (x.shape[0],), device=dev, generator=gen)
+    noise = torch.randn(x.shape, device=dev, generator=gen)
+    a = ab[t].view(-1, 1, 1, 1)
+    xt = a.sqrt() * x + (1 - a).sqrt() * noise
+    target = training_target(cfg.diffusion.prediction, x, noise, a)   # float32, as x and noise
+    with torch.autocast(dev.type, torch.bfloat16, enabled=not args.fp32):
+        err = (unet(xt, t, text, mask).float() - target).pow(2).mean((1, 2, 3))
+    if args.min_snr:
+        err = err * min_snr_weight(a.view(-1), args.min_snr, cfg.diffusion.prediction)
+    if tnorm:
+        err = tnorm(err, t)
+    return err.mean()
+
+
+@torch.no_grad()
+def ema_update(ema, unet, decay):
+    """ema <- decay * ema + (1 - decay) * unet, in one foreach call rather than one
+    small kernel per tensor"""
+    torch._foreach_lerp_(list(ema.parameters()), list(unet.parameters()), 1 - decay)
+
+
 def train_denoiser(args, rank, world, dev):
     cfg = config_for(args)
     path = os.path.join(args.run, f"denoiser-{args.cross_mode}.pt")
@@ -209,30 +240,12 @@ def train_denoiser(args, rank, world, dev):
                 frac = max((time.time() - t0) / (args.minutes * 60), step / args.max_steps) if args.anneal else 0
                 anneal_lr(opt, base_lr, frac, warm)
             x = x.to(dev, non_blocking=True)
-            caps = ["" if torch.rand(1).item() < 0.1 else c for c in caps]   # caption dropout
-            ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
-            with torch.no_grad(), torch.autocast(dev.type, torch.bfloat16):
-                text = model.text(ids, mask).float()
-            t = torch.randint(args.t_min, cfg.diffusion.timesteps, (x.shape[0],), device=dev, generator=gen)
-            noise = torch.randn(x.shape, device=dev, generator=gen)
-            a = ab[t].view(-1, 1, 1, 1)
-            xt = a.sqrt() * x + (1 - a).sqrt() * noise
-            target = training_target(cfg.diffusion.prediction, x, noise, a)   # float32, as x and noise
-            with torch.autocast(dev.type, torch.bfloat16, enabled=not args.fp32):
-                err = (unet(xt, t, text, mask).float() - target).pow(2).mean((1, 2, 3))
-            if args.min_snr:
-                err = err * min_snr_weight(a.view(-1), args.min_snr, cfg.diffusion.prediction)
-            if tnorm:
-                err = tnorm(err, t)
-            loss = err.mean()
+            loss = denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.unet.parameters(), 1.0)
             opt.step()
-            with torch.no_grad():
-                d = ema_decay(step, args.ema, warm_from)
-                for pe, p in zip(ema.parameters(), model.unet.parameters()):
-                    pe.lerp_(p, 1 - d)
+            ema_update(ema, model.unet, ema_decay(step, args.ema, warm_from))
             step += 1
             if step % 100 == 0:
                 log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s")

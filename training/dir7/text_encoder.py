@@ -16,12 +16,13 @@ def batch_tokens(prompts, max_len, device=None):
     """Right-padded token ids [B, L] and a validity mask [B, L]."""
     toks = [tokenize(p, max_len) for p in prompts]
     L = max(len(t) for t in toks)
-    ids = torch.zeros(len(toks), L, dtype=torch.long, device=device)
-    mask = torch.zeros(len(toks), L, dtype=torch.float32, device=device)
+    # filled on the CPU and moved once: a copy per prompt to a GPU costs more than the batch
+    ids = torch.zeros(len(toks), L, dtype=torch.long)
+    mask = torch.zeros(len(toks), L, dtype=torch.float32)
     for i, t in enumerate(toks):
         ids[i, :len(t)] = torch.tensor(t)
         mask[i, :len(t)] = 1
-    return ids, mask
+    return ids.to(device), mask.to(device)
 
 
 class TextBlock(nn.Module):

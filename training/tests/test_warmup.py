@@ -38,3 +38,16 @@ def test_the_ema_follows_a_fresh_run_but_holds_a_continued_model():
     assert train.ema_decay(0, 0.999, None) == pytest.approx(0.1)
     assert train.ema_decay(0, 0.999, 0) == 0.999
     assert train.ema_decay(10 ** 6, 0.999, None) == 0.999
+
+
+def test_the_ema_update_is_a_lerp_of_every_tensor():
+    g = torch.Generator().manual_seed(3)
+    unet = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Conv2d(7, 3, 3))
+    ema = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.Conv2d(7, 3, 3)).requires_grad_(False)
+    for p in list(unet.parameters()) + list(ema.parameters()):
+        p.data = torch.randn(p.shape, generator=g)
+    want = [0.999 * e + 0.001 * p for e, p in zip(ema.parameters(), unet.parameters())]
+    train.ema_update(ema, unet, 0.999)
+    for e, w in zip(ema.parameters(), want):
+        torch.testing.assert_close(e, w, rtol=1e-6, atol=1e-7)   # fp32 rounding of two formulas
+    assert all(not p.requires_grad for p in ema.parameters())
