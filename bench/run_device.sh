@@ -4,12 +4,14 @@
 # measured in the same part, on the same GPU:
 #   bash bench/run_device.sh wkv        ours vs fla's Triton kernels
 #   bash bench/run_device.sh generate   ours vs the PyTorch reference, scaling, profile
+#   bash bench/run_device.sh train      training's denoiser step: batch scaling, fla's WKV
+#                                       in place of ours, where a step's time goes
 # Expects .carry-bench/ made by bench/prepare_carry.sh here: the built
 # bench-opencl with the libraries it needs, the OpenCL ICD loader, and fla's
 # wheels. Writes JSON lines to $OUT.
 set -u
 cd "$(dirname "$0")/.."
-part=${1:?usage: run_device.sh wkv|generate}
+part=${1:?usage: run_device.sh wkv|generate|train}
 C=.carry-bench
 mkdir -p /etc/OpenCL/vendors
 echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd
@@ -44,4 +46,15 @@ save_model(m, '$DIR7_BENCH_MODEL', dtype=torch.float16)"
   # eager first, then torch.compile (about 90 s to compile)
   timeout 360 python3 bench/bench_gpu.py generate 2>"$OUT/generate-torch.err" | tee "$OUT/generate-torch.jsonl"
   tail -n 3 "$OUT/generate-torch.err"
+fi
+
+if [ "$part" = train ]; then
+  # PyTorch only (bench-opencl is not needed); fla's Triton kernels compile on first use
+  timeout 240 python3 bench/bench_train.py steps 2>"$OUT/train-steps.err" | tee "$OUT/train-steps.jsonl"
+  timeout 240 python3 bench/bench_train.py steps --wkv fla 2>>"$OUT/train-steps.err" | tee -a "$OUT/train-steps.jsonl"
+  timeout 90 python3 bench/bench_train.py profile 2>>"$OUT/train-steps.err" > "$OUT/train-profile.jsonl"
+  # torch.compile on the U-Net: minutes to compile, so two batches only
+  timeout 240 python3 bench/bench_train.py steps --compile --batches 256,1024 2>>"$OUT/train-steps.err" \
+    | tee -a "$OUT/train-steps.jsonl"
+  head -n 12 "$OUT/train-profile.jsonl"; tail -n 3 "$OUT/train-steps.err"
 fi
