@@ -223,6 +223,8 @@ def train_denoiser(args, rank, world, dev):
         # follow the first, warming steps)
         warm_from = 0
     unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
+    if args.compile:   # the step's speed either way: bench/bench_train.py (run_device.sh train-compile)
+        unet = torch.compile(unet)
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
     ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
@@ -306,6 +308,9 @@ def main():
                     help="denoiser: train only on the N emoji that tools/caption_gain.py measures on "
                          "(can the prompt path tell them apart?)")
     ap.add_argument("--max-steps", type=int, default=10 ** 9, help="stop at this step (equal budgets)")
+    ap.add_argument("--compile", action="store_true",
+                    help="denoiser: run the U-Net's forward and backward through torch.compile (minutes to "
+                         "compile; checkpoints and exports are the same module's weights)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
     ap.add_argument("--prediction", default="epsilon", choices=PREDICTIONS,
                     help="denoiser: what the U-Net outputs, the noise or v (docs/model.md); "
