@@ -17,15 +17,22 @@ sys.path.insert(0, os.path.join(ROOT, "training"))
 import torch  # noqa: E402
 
 
-def cuda_ms(fn, reps=20, warm=3):
+def sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def median_ms(fn, reps=20, warm=3):
+    """fn's median wall time in ms, each run ended by a GPU synchronise (none on a
+    CPU-only machine, where bench_train.py's dry runs use it too)"""
     for _ in range(warm):
         fn()
-    torch.cuda.synchronize()
+    sync()
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
         fn()
-        torch.cuda.synchronize()
+        sync()
         times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
 
@@ -50,7 +57,7 @@ def bench_wkv():
             a, b = -kk, kk * torch.rand(shape, device="cuda", generator=g)
             for impl, fn in (("fla-chunk", chunk_rwkv7), ("fla-fused-recurrent", fused_recurrent_rwkv7)):
                 try:
-                    ms = cuda_ms(lambda: fn(r, w, k, v, a, b, scale=1.0, output_final_state=False))
+                    ms = median_ms(lambda: fn(r, w, k, v, a, b, scale=1.0, output_final_state=False))
                     emit(bench="wkv", impl=impl, device=name, B=1, T=T, H=H, N=N, ms=round(ms, 4), ok=True)
                 except Exception as e:   # report, go on with the grid
                     emit(bench="wkv", impl=impl, device=name, B=1, T=T, H=H, N=N, ms=-1, ok=False,
@@ -74,7 +81,7 @@ def bench_generate():
         torch.cuda.synchronize()
         first = time.perf_counter() - t0
         torch.cuda.reset_peak_memory_stats()
-        ms = cuda_ms(fn, reps=reps, warm=0)
+        ms = median_ms(fn, reps=reps, warm=0)
         return ms / 1e3, torch.cuda.max_memory_allocated() / 2 ** 20, first
 
     # the reference's token-by-token WKV (what the tests compare against) ...

@@ -9,15 +9,14 @@ Prints JSON lines.
 
 --wkv fla swaps fla's chunk_rwkv7 (Triton) in for training's batched chunked WKV,
 as the peer in the same run; its first loss is printed beside ours so that a
-wrong swap shows. --compile runs the U-Net through torch.compile (train.py does
-not, yet: this measures whether it should). Runs on the CPU too, slowly (a dry run: --batches 4 --steps 2).
+wrong swap shows. --compile runs the U-Net through torch.compile, as train.py
+--compile does: this measures whether it pays. Runs on the CPU too, slowly (a dry
+run: --batches 4 --steps 2).
 """
 import argparse
 import copy
-import json
 import os
 import random
-import statistics
 import sys
 import time
 import types
@@ -28,21 +27,13 @@ sys.path.insert(0, os.path.join(ROOT, "training"))
 import torch  # noqa: E402
 
 import train  # noqa: E402
+from bench_gpu import emit, median_ms, sync  # noqa: E402
 from dir7 import rwkv7  # noqa: E402
 from dir7.diffusion import alphas_cumprod  # noqa: E402
 from dir7.export import load_model  # noqa: E402
 
 WORDS = ("red apple green cat face grinning dog tram van laptop notebook egg house star heart "
          "blue background flag of police car classical building pile smiling").split()
-
-
-def emit(**kw):
-    print(json.dumps(kw), flush=True)
-
-
-def sync(dev):
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def fla_wkv(r, w, k, v, a, b, H, N, state=None):
@@ -73,11 +64,7 @@ def setup(batch, dev, compiled=False, seed=1):
 
     def step():
         loss = train.denoiser_loss(model, unet, x, caps, ab, gen, args)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.unet.parameters(), 1.0)
-        opt.step()
-        train.ema_update(ema, model.unet, 0.999)
+        train.denoiser_update(model.unet, opt, ema, loss, 0.999)
         return loss
     return step
 
@@ -96,18 +83,9 @@ def bench_steps(a, dev, name):
             t0 = time.perf_counter()
             first = step().item()
             first_s = time.perf_counter() - t0   # with torch.compile: the compilation
-            for _ in range(2):
-                step()
-            sync(dev)
             if dev.type == "cuda":
                 torch.cuda.reset_peak_memory_stats()
-            times = []
-            for _ in range(a.steps):
-                t0 = time.perf_counter()
-                step()
-                sync(dev)
-                times.append(time.perf_counter() - t0)
-            ms = statistics.median(times) * 1e3
+            ms = median_ms(step, reps=a.steps, warm=2)
             mib = torch.cuda.max_memory_allocated() / 2 ** 20 if dev.type == "cuda" else -1
             emit(bench="train-step", wkv=a.wkv, compiled=a.compile, device=name, batch=batch, ms=round(ms, 2),
                  images_per_s=round(batch / ms * 1e3, 1), peak_device_mib=round(mib, 1),
@@ -126,13 +104,13 @@ def bench_profile(a, dev, name):
     step = setup(a.batch, dev, a.compile)
     for _ in range(3):
         step()
-    sync(dev)
+    sync()
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
     t0 = time.perf_counter()
     with profile(activities=acts) as prof:
         for _ in range(a.steps):
             step()
-        sync(dev)
+        sync()
     wall_ms = (time.perf_counter() - t0) * 1e3 / a.steps
     on_dev = dev.type == "cuda"
     events = prof.key_averages()
@@ -143,7 +121,8 @@ def bench_profile(a, dev, name):
     else:
         ops, key = list(events), (lambda e: e.self_cpu_time_total)
         busy = sum(key(e) for e in ops)
-    launches = sum(e.count for e in events if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
+    launches = sum(e.count for e in events
+                   if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
     # wall time per step against the device's busy time per step: far apart means the
     # host (Python, kernel launches) is the limit, not the GPU
     emit(bench="train-profile", wkv=a.wkv, compiled=a.compile, device=name, batch=a.batch,

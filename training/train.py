@@ -162,7 +162,7 @@ def train_clip(args, rank, world, dev):
 
 
 def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None):
-    """One batch's training loss (bench/bench_train.py times this same step): 10%
+    """One batch's training loss (bench/bench_train.py times this and denoiser_update): 10%
     caption dropout, the frozen text encoder's features, a random timestep and
     noise per image, and the U-Net's squared error against the prediction target,
     weighted by Min-SNR or --t-norm. unet is model.unet, or its DDP wrapper."""
@@ -183,6 +183,15 @@ def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None):
     if tnorm:
         err = tnorm(err, t)
     return err.mean()
+
+
+def denoiser_update(unet, opt, ema, loss, decay):
+    """One optimiser step on loss (gradients clipped to norm 1), then the EMA."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+    opt.step()
+    ema_update(ema, unet, decay)
 
 
 @torch.no_grad()
@@ -243,11 +252,7 @@ def train_denoiser(args, rank, world, dev):
                 anneal_lr(opt, base_lr, frac, warm)
             x = x.to(dev, non_blocking=True)
             loss = denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.unet.parameters(), 1.0)
-            opt.step()
-            ema_update(ema, model.unet, ema_decay(step, args.ema, warm_from))
+            denoiser_update(model.unet, opt, ema, loss, ema_decay(step, args.ema, warm_from))
             step += 1
             if step % 100 == 0:
                 log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s")
