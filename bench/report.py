@@ -1,5 +1,5 @@
-"""Tables for docs/performance.md from the JSON lines that bench-opencl and
-bench_gpu.py print (one run on one GPU):
+"""Tables for docs/performance.md from the JSON lines that bench-opencl,
+bench_gpu.py and bench_train.py print (one run on one GPU):
 
     python3 bench/report.py RESULTS_DIR > table.md
 """
@@ -65,6 +65,28 @@ def main():
         for r in sorted(prof, key=lambda r: -r["ms_per_run"]):
             print(f"| {r['kernel']} | {r['launches_per_run']:.0f} | {r['ms_per_run']:.1f} "
                   f"| {100 * r['ms_per_run'] / total:.0f}% |")
+
+    train_table(sys.argv[1])
+
+
+def train_table(d):
+    """The training step by batch; each file is one command, so a ratio compares
+    rows of the same file only (eager, ours, at the same batch)"""
+    rows = []
+    for f in sorted(glob.glob(os.path.join(d, "train-*.jsonl"))):
+        runs = [json.loads(x) for x in open(f) if x.startswith("{")]
+        runs = [r for r in runs if r["bench"] == "train-step" and r.get("ms", -1) > 0]
+        eager = {r["batch"]: r["ms"] for r in runs if r["wkv"] == "ours" and not r["compiled"]}
+        rows += [(os.path.basename(f), r, eager.get(r["batch"])) for r in runs]
+    if not rows:
+        return
+    print()
+    print("| file | batch | WKV | compiled | ms per step | images/s | peak MiB | eager ours / this |")
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
+    for f, r, e in rows:
+        ratio = f"{e / r['ms']:.2f}x" if e else "-"
+        print(f"| {f} | {r['batch']} | {r['wkv']} | {'yes' if r['compiled'] else 'no'} | {r['ms']:.1f} "
+              f"| {r['images_per_s']:.0f} | {r['peak_device_mib']:.0f} | {ratio} |")
 
 
 if __name__ == "__main__":
