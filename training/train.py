@@ -176,6 +176,10 @@ def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None):
     a = ab[t].view(-1, 1, 1, 1)
     xt = a.sqrt() * x + (1 - a).sqrt() * noise
     target = training_target(cfg.diffusion.prediction, x, noise, a)   # float32, as x and noise
+    # the caption length changes from batch to batch: tell torch.compile so up front, or it
+    # compiles for the first length and again, minutes each, for the second (a no-op in eager)
+    torch._dynamo.maybe_mark_dynamic(text, 1)
+    torch._dynamo.maybe_mark_dynamic(mask, 1)
     with torch.autocast(dev.type, torch.bfloat16, enabled=not args.fp32):
         err = (unet(xt, t, text, mask).float() - target).pow(2).mean((1, 2, 3))
     if args.min_snr:
