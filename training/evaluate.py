@@ -66,10 +66,21 @@ def fid(a, b):
     return float(((mu1 - mu2) ** 2).sum() + np.trace(c1 + c2 - 2 * covmean.real))
 
 
-def retrieval(img_emb, txt_emb):
+def ranks_and_scores(img_emb, txt_emb):
+    """Per image: the rank of its own prompt among all prompts (0 = first) and its
+    CLIP score (100 x cosine with its own prompt)."""
     sims = img_emb @ txt_emb.t()
-    rank = (sims > sims.diag()[:, None]).sum(1)
-    return float((rank < 1).float().mean()), float((rank < 5).float().mean()), float(100 * sims.diag().mean())
+    return (sims > sims.diag()[:, None]).sum(1), 100 * sims.diag()
+
+
+def retrieval(img_emb, txt_emb, per_prompt=None, name=None, prompts=None):
+    """top-1, top-5 and mean CLIP score; each prompt's rank and score are appended to the
+    list per_prompt (for tools/compare_eval.py's paired comparison of two models)"""
+    rank, score = ranks_and_scores(img_emb, txt_emb)
+    if per_prompt is not None:
+        per_prompt += [{"set": name, "i": i, "prompt": p, "rank": int(r), "clip_score": round(float(c), 4)}
+                       for i, (p, r, c) in enumerate(zip(prompts, rank, score))]
+    return float((rank < 1).float().mean()), float((rank < 5).float().mean()), float(score.mean())
 
 
 def grid(images, cols=10):
@@ -139,7 +150,7 @@ def main():
     def emb_img(x):
         return torch.cat([clip.encode_image(x[i:i + 256]) for i in range(0, len(x), 256)])
 
-    res = {}
+    res, per = {}, []
     with torch.no_grad():
         # the CLIP itself on real held-out images
         prompts = [meta[i]["captions"]["en"][0] for i in concepts]
@@ -149,7 +160,7 @@ def main():
         gen = torch.cat([sample_batch(model, prompts[j:j + 50], args.steps, args.guidance, seed=j, dev=dev)
                          for j in range(0, len(prompts), 50)])
         gi = emb_img(gen)
-        t1, t5, cs = retrieval(gi, emb_text(prompts))
+        t1, t5, cs = retrieval(gi, emb_text(prompts), per, "generated_en", prompts)
         res["generated_en"] = {"top1": t1, "top5": t5, "clip_score": cs, "n": len(prompts),
                                "fid_clip_features": fid(gi.cpu().numpy(), emb_img(real).cpu().numpy())}
         grid(gen[:50]).save(os.path.join(args.out, "samples.png"))
@@ -160,11 +171,13 @@ def main():
             g = torch.cat([sample_batch(model, p[j:j + 50], args.steps, args.guidance, seed=j, dev=dev)
                            for j in range(0, len(p), 50)])
             gl = emb_img(g)
-            t1, t5, cs = retrieval(gl, emb_text(p))
+            t1, t5, cs = retrieval(gl, emb_text(p), per, f"emoji_{lang}", p)
             res[f"emoji_{lang}"] = {"top1": t1, "top5": t5, "clip_score": cs, "n": len(p),
                                     "fid_clip_features": fid(gl.cpu().numpy(), emb_img(real).cpu().numpy())}
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
+    with open(os.path.join(args.out, "per-prompt.jsonl"), "w") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in per)
     print(json.dumps(res, indent=1, ensure_ascii=False))
 
 

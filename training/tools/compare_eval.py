@@ -1,0 +1,87 @@
+"""Two models' evaluations compared prompt by prompt: is B's difference from A
+more than the 100 prompts' own spread? Reads the per-prompt.jsonl that
+evaluate.py writes beside metrics.json; both evaluations must use the same
+judge, prompts, seeds and machine (a GPU's and a CPU's samples differ).
+
+    cd training && python3 -m tools.compare_eval EVAL_DIR_A EVAL_DIR_B
+
+Per set: the mean CLIP score difference (B - A) with a paired bootstrap 95%
+interval; for top-1 and top-5, the prompts that only B hits and only A hits,
+with an exact two-sided sign test on them (McNemar's test). A difference is
+called only where the interval excludes 0 or p < 0.05.
+"""
+import argparse
+import json
+import math
+import os
+
+import numpy as np
+
+BOOTSTRAP = 10000
+
+
+def load(path):
+    """{set name: [rows in prompt order]} from an evaluation directory or its per-prompt.jsonl"""
+    if os.path.isdir(path):
+        path = os.path.join(path, "per-prompt.jsonl")
+    sets = {}
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            sets.setdefault(r["set"], []).append(r)
+    return {k: sorted(v, key=lambda r: r["i"]) for k, v in sets.items()}
+
+
+def sign_test(wins, losses):
+    """Two-sided exact binomial p of wins against losses at 1/2 (ties left out)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    k = min(wins, losses)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def bootstrap_ci(diffs, reps=BOOTSTRAP, seed=0):
+    """95% percentile interval of the mean of diffs, resampling prompts"""
+    d = np.asarray(diffs, dtype=np.float64)
+    idx = np.random.default_rng(seed).integers(0, len(d), (reps, len(d)))
+    lo, hi = np.percentile(d[idx].mean(1), [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def compare_set(a, b):
+    """One set's comparison; the two lists must hold the same prompts in the same order."""
+    if [r["prompt"] for r in a] != [r["prompt"] for r in b]:
+        raise ValueError("the two evaluations did not use the same prompts")
+    diffs = [y["clip_score"] - x["clip_score"] for x, y in zip(a, b)]
+    lo, hi = bootstrap_ci(diffs)
+    out = {"n": len(a), "clip_score_diff": sum(diffs) / len(diffs), "ci95": [lo, hi],
+           "clip_score": "better" if lo > 0 else "worse" if hi < 0 else "no difference"}
+    for k in (1, 5):
+        wins = sum(y["rank"] < k <= x["rank"] for x, y in zip(a, b))
+        losses = sum(x["rank"] < k <= y["rank"] for x, y in zip(a, b))
+        p = sign_test(wins, losses)
+        out[f"top{k}"] = {"only_b": wins, "only_a": losses, "p": p,
+                          "verdict": "no difference" if p >= 0.05 else "better" if wins > losses else "worse"}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("a", help="evaluation directory (or per-prompt.jsonl) of the reference model")
+    ap.add_argument("b", help="the same for the candidate")
+    args = ap.parse_args()
+    A, B = load(args.a), load(args.b)
+    print("| set | CLIP score B - A (95% CI) | top-1 only B / only A (p) | top-5 only B / only A (p) |")
+    print("| --- | --- | --- | --- |")
+    for name in [k for k in A if k in B]:
+        c = compare_set(A[name], B[name])
+        t1, t5 = c["top1"], c["top5"]
+        print(f"| {name} | {c['clip_score_diff']:+.2f} ({c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}): "
+              f"{c['clip_score']} | {t1['only_b']} / {t1['only_a']} ({t1['p']:.3f}): {t1['verdict']} "
+              f"| {t5['only_b']} / {t5['only_a']} ({t5['p']:.3f}): {t5['verdict']} |")
+
+
+if __name__ == "__main__":
+    main()
