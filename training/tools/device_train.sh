@@ -52,6 +52,8 @@ evaluate_run() {
   [ -e runs/judge/clip.pt ] && judge=runs/judge/clip.pt
   python3 evaluate.py --model "$model" --clip $judge --data cache/dataset --steps "${EVAL_STEPS:-20}" \
     --out runs/eval-$1 > runs/eval-$1.log 2>&1 || tail -n 20 runs/eval-$1.log
+  # each prompt's rank and score, for tools/compare_eval.py (back in snap's tar)
+  cp runs/eval-$1/per-prompt.jsonl "runs/per-prompt-$2.jsonl"
   if [ -z "${3:-}" ]; then
     # grids go back in one tar at the end of snap ($OUT returns 8 files)
     cp runs/eval-$1/metrics.json "$OUT/metrics-$2.json"; cp runs/eval-$1/samples.png "runs/samples-$2.png"
@@ -67,6 +69,7 @@ evaluate_run() {
   for c in $judges; do
     python3 evaluate.py --model "$model" --clip "$c" --data cache/dataset --languages '' --steps "${EVAL_STEPS:-20}" \
       --out runs/measure-$1 > runs/measure-$1.log 2>&1 || tail -n 20 runs/measure-$1.log
+    cp runs/measure-$1/per-prompt.jsonl "runs/per-prompt-$2-$(basename "$c" .pt).jsonl"
     { echo "$2, judged by $c:"; cat runs/measure-$1/metrics.json; } | tee -a "$OUT/metrics-measuring.txt"
   done
 }
@@ -241,7 +244,7 @@ snap)
   if [ $finished = 1 ] && [ -e runs/baseline ]; then   # the shipped model, by the same judges
     evaluate_run base shipped ../data/models/dir7-default.safetensors
   fi
-  (cd runs && ls samples-*.png > /dev/null 2>&1 && tar cf "$OUT/samples.tar" samples-*.png)
+  (cd runs && ls samples-*.png > /dev/null 2>&1 && tar cf "$OUT/samples.tar" samples-*.png per-prompt-*.jsonl)
   echo "snap done at $(( $(date +%s) - T0 )) s"
   ;;
 probe)
