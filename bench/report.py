@@ -19,7 +19,7 @@ def load(d):
             if line.startswith("{"):
                 r = json.loads(line)
                 if not (profiled and r["bench"] == "generate"):
-                    rows.append(r)
+                    rows.append(dict(r, file=os.path.basename(f)))   # train_table pairs within a file
     return rows
 
 
@@ -66,26 +66,23 @@ def main():
             print(f"| {r['kernel']} | {r['launches_per_run']:.0f} | {r['ms_per_run']:.1f} "
                   f"| {100 * r['ms_per_run'] / total:.0f}% |")
 
-    train_table(sys.argv[1])
+    train_table(rows)
 
 
-def train_table(d):
+def train_table(rows):
     """The training step by batch; each file is one command, so a ratio compares
     rows of the same file only (eager, ours, at the same batch)"""
-    rows = []
-    for f in sorted(glob.glob(os.path.join(d, "train-*.jsonl"))):
-        runs = [json.loads(x) for x in open(f) if x.startswith("{")]
-        runs = [r for r in runs if r["bench"] == "train-step" and r.get("ms", -1) > 0]
-        eager = {r["batch"]: r["ms"] for r in runs if r["wkv"] == "ours" and not r["compiled"]}
-        rows += [(os.path.basename(f), r, eager.get(r["batch"])) for r in runs]
-    if not rows:
+    runs = [r for r in rows if r["bench"] == "train-step" and r.get("ms", -1) > 0]
+    if not runs:
         return
+    eager = {(r["file"], r["batch"]): r["ms"] for r in runs if r["wkv"] == "ours" and not r["compiled"]}
     print()
     print("| file | batch | WKV | compiled | ms per step | images/s | peak MiB | eager ours / this |")
     print("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |")
-    for f, r, e in rows:
+    for r in runs:
+        e = eager.get((r["file"], r["batch"]))
         ratio = f"{e / r['ms']:.2f}x" if e else "-"
-        print(f"| {f} | {r['batch']} | {r['wkv']} | {'yes' if r['compiled'] else 'no'} | {r['ms']:.1f} "
+        print(f"| {r['file']} | {r['batch']} | {r['wkv']} | {'yes' if r['compiled'] else 'no'} | {r['ms']:.1f} "
               f"| {r['images_per_s']:.0f} | {r['peak_device_mib']:.0f} | {ratio} |")
 
 
