@@ -57,7 +57,7 @@ def setup(batch, dev, compiled=False, seed=1):
     unet = torch.compile(model.unet) if compiled else model.unet
     ab = torch.tensor(alphas_cumprod(model.cfg.diffusion), dtype=torch.float32, device=dev)
     gen = torch.Generator(device=dev).manual_seed(seed)
-    args = types.SimpleNamespace(t_min=0, min_snr=5.0, fp32=False)   # the shipped recipe's step
+    args = types.SimpleNamespace(t_min=0, min_snr=5.0, fp32=False, compile=compiled)   # the shipped recipe's step
     rng = random.Random(seed)
     x = torch.rand(batch, 4, 64, 64, generator=torch.Generator().manual_seed(seed)).to(dev) * 2 - 1
     caps = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 8))) for _ in range(batch)]

@@ -168,7 +168,9 @@ def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None):
     weighted by Min-SNR or --t-norm. unet is model.unet, or its DDP wrapper."""
     cfg, dev = model.cfg, x.device
     caps = ["" if torch.rand(1).item() < 0.1 else c for c in caps]   # caption dropout
-    ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
+    # compiled, every batch gets the one longest shape: with a dynamic caption length the
+    # H200 spent 10 of a 22-minute run compiling (model card, phase 19)
+    ids, mask = batch_tokens(caps, cfg.text.max_len, dev, fixed=args.compile)
     with torch.no_grad(), torch.autocast(dev.type, torch.bfloat16):
         text = model.text(ids, mask).float()
     t = torch.randint(args.t_min, cfg.diffusion.timesteps, (x.shape[0],), device=dev, generator=gen)
@@ -176,10 +178,6 @@ def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None):
     a = ab[t].view(-1, 1, 1, 1)
     xt = a.sqrt() * x + (1 - a).sqrt() * noise
     target = training_target(cfg.diffusion.prediction, x, noise, a)   # float32, as x and noise
-    # the caption length changes from batch to batch: tell torch.compile so up front, or it
-    # compiles for the first length and again, minutes each, for the second (a no-op in eager)
-    torch._dynamo.maybe_mark_dynamic(text, 1)
-    torch._dynamo.maybe_mark_dynamic(mask, 1)
     with torch.autocast(dev.type, torch.bfloat16, enabled=not args.fp32):
         err = (unet(xt, t, text, mask).float() - target).pow(2).mean((1, 2, 3))
     if args.min_snr:

@@ -12,10 +12,13 @@ def tokenize(prompt: str, max_len: int):
     return [EOT] + list(prompt.encode("utf-8"))[:max_len]
 
 
-def batch_tokens(prompts, max_len, device=None):
-    """Right-padded token ids [B, L] and a validity mask [B, L]."""
+def batch_tokens(prompts, max_len, device=None, fixed=False):
+    """Right-padded token ids [B, L] and a validity mask [B, L]: L is the longest
+    prompt's length, or with fixed the longest possible (1 + max_len), one shape for
+    every batch (torch.compile then compiles once, and faster; padding changes no
+    output, as the text encoder is causal and CrossWKV steps over masked tokens)."""
     toks = [tokenize(p, max_len) for p in prompts]
-    L = max(len(t) for t in toks)
+    L = max_len + 1 if fixed else max(len(t) for t in toks)
     # filled on the CPU and moved once: a copy per prompt to a GPU costs more than the batch
     ids = torch.zeros(len(toks), L, dtype=torch.long)
     mask = torch.zeros(len(toks), L, dtype=torch.float32)

@@ -94,6 +94,23 @@ def test_padding_does_not_change_a_prompt(mode):
     assert torch.allclose(e1, e2, atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["state", "paper"])
+def test_fixed_length_batches_give_the_same_output(mode):
+    # train.py --compile pads every batch to 1 + max_len (one shape to compile)
+    torch.manual_seed(2)
+    m = Dir7Model(tiny_config(mode)).eval()
+    prompts = ["a red apple", "", "un chat noir"]
+    ids, mask = batch_tokens(prompts, 32)
+    idsf, maskf = batch_tokens(prompts, 32, fixed=True)
+    assert ids.shape == (3, 13) and idsf.shape == maskf.shape == (3, 33)
+    assert torch.equal(idsf[:, :13], ids) and not idsf[:, 13:].any() and not maskf[:, 13:].any()
+    x, t = torch.randn(3, 4, 16, 16), torch.tensor([5, 500, 900])
+    with torch.no_grad():
+        e = m.unet(x, t, m.text(ids, mask), mask)
+        ef = m.unet(x, t, m.text(idsf, maskf), maskf)
+    assert torch.allclose(e, ef, atol=1e-5)   # fp32: the chunked WKV sums in another order
+
+
 def test_model_file_round_trip(tmp_path):
     torch.manual_seed(1)
     m = Dir7Model(tiny_config()).eval()
