@@ -95,6 +95,18 @@ def anneal_lr(opt, base_lr, frac, warm=1.0):
         g["lr"] = warm * base_lr * (0.1 + 0.45 * (1 + math.cos(math.pi * frac)))
 
 
+def anneal_fraction(now, t0, t_first, minutes, step, max_steps):
+    """How far --anneal's cosine has gone: the time since the first step ended over the
+    run's time left then, or the share of --max-steps done, whichever is further. The
+    clock starts after the first step because torch.compile spends it compiling, 10
+    minutes once on the H200, and those must not use up the schedule (t_first None:
+    no step yet)."""
+    if t_first is None:
+        return step / max_steps
+    left = max(minutes * 60 - (t_first - t0), 1e-9)
+    return max((now - t_first) / left, step / max_steps)
+
+
 WARM_STEPS = 200
 
 
@@ -246,16 +258,21 @@ def train_denoiser(args, rank, world, dev):
                   config=cfg.to_json(), **({"tnorm": tnorm.state_dict()} if tnorm else {}))
 
     t0 = t_saved = time.time()
+    t_first = None   # when this run's first step ended (the anneal's clock starts there)
     while time.time() - t0 < args.minutes * 60:
         for x, caps in dl:
             warm = warm_factor(step, warm_from)
             if args.anneal or warm < 1:
-                frac = max((time.time() - t0) / (args.minutes * 60), step / args.max_steps) if args.anneal else 0
+                frac = anneal_fraction(time.time(), t0, t_first, args.minutes, step, args.max_steps) \
+                    if args.anneal else 0
                 anneal_lr(opt, base_lr, frac, warm)
             x = x.to(dev, non_blocking=True)
             loss = denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm)
             denoiser_update(model.unet, opt, ema, loss, ema_decay(step, args.ema, warm_from))
             step += 1
+            if t_first is None:
+                t_first = time.time()
+                log(rank, f"denoiser: first step done at {t_first - t0:.0f}s")
             if step % 100 == 0:
                 log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s")
             if time.time() - t0 > args.minutes * 60 or step >= args.max_steps:

@@ -51,3 +51,15 @@ def test_the_ema_update_is_a_lerp_of_every_tensor():
     for e, w in zip(ema.parameters(), want):
         torch.testing.assert_close(e, w, rtol=1e-6, atol=1e-7)   # fp32 rounding of two formulas
     assert all(not p.requires_grad for p in ema.parameters())
+
+
+def test_the_anneal_clock_starts_after_the_first_step():
+    # a 22-minute run whose first step (compiling) ended at 10 minutes: the cosine
+    # runs over the 12 minutes left, not from where the wall clock stands
+    t0, first = 1000.0, 1000.0 + 600
+    assert train.anneal_fraction(t0 + 590, t0, None, 22, 0, 10 ** 9) == 0
+    assert train.anneal_fraction(first, t0, first, 22, 1, 10 ** 9) == pytest.approx(0, abs=1e-6)
+    assert train.anneal_fraction(first + 360, t0, first, 22, 2000, 10 ** 9) == pytest.approx(0.5)
+    assert train.anneal_fraction(first + 720, t0, first, 22, 4000, 10 ** 9) == pytest.approx(1.0)
+    # --max-steps reached first
+    assert train.anneal_fraction(first + 60, t0, first, 22, 750, 1000) == pytest.approx(0.75)
