@@ -21,6 +21,7 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compile_cache                                       # noqa: E402
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
@@ -248,6 +249,9 @@ def train_denoiser(args, rank, world, dev):
     unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
     if args.compile:   # the step's speed either way: bench/bench_train.py (run_device.sh train-compile)
         unet = torch.compile(unet)
+        loaded = compile_cache.load(args.compile_cache)
+        if loaded:
+            log(rank, f"denoiser: compile cache: {loaded}")
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
     ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
@@ -273,6 +277,10 @@ def train_denoiser(args, rank, world, dev):
             if t_first is None:
                 t_first = time.time()
                 log(rank, f"denoiser: first step done at {t_first - t0:.0f}s")
+                if args.compile and rank == 0:   # the first step compiled forward and backward
+                    saved = compile_cache.save(args.compile_cache)
+                    if saved:
+                        log(rank, f"denoiser: compile cache: {saved}")
             if step % 100 == 0:
                 log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s")
             if time.time() - t0 > args.minutes * 60 or step >= args.max_steps:
@@ -335,6 +343,9 @@ def main():
     ap.add_argument("--compile", action="store_true",
                     help="denoiser: run the U-Net's forward and backward through torch.compile (minutes to "
                          "compile; checkpoints and exports are the same module's weights)")
+    ap.add_argument("--compile-cache", default=None, metavar="FILE",
+                    help="denoiser, with --compile: load torch.compile's kernels from FILE when it exists, "
+                         "and write them there after the first step (carried to the next lent machine)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
     ap.add_argument("--prediction", default="epsilon", choices=PREDICTIONS,
                     help="denoiser: what the U-Net outputs, the noise or v (docs/model.md); "

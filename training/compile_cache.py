@@ -1,0 +1,40 @@
+"""torch.compile's kernels carried from one lent machine to the next.
+
+Compiling the U-Net's training step takes minutes on a cold machine (10 of a
+22-minute run on the H200, model card phase 19) and about 35 s once Inductor's
+cache holds it. Inductor's portable cache (torch.compiler.save_cache_artifacts)
+puts every kernel and graph that this process compiled into one blob: train.py
+writes it after the first step and loads it, when the file exists, before the
+first step; a blob from another torch, Triton or GPU is simply a cache miss.
+"""
+import os
+
+import torch
+
+
+def load(path):
+    """Fill Inductor's caches from path; a short description for the log, or None."""
+    if not path or not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        blob = f.read()
+    info = torch.compiler.load_cache_artifacts(blob)
+    n = sum(len(v) for v in info.artifacts.values()) if info is not None else 0
+    return f"{n} artifacts from {path} ({len(blob) / 1e6:.1f} MB)"
+
+
+def save(path):
+    """Write everything compiled (or loaded) so far to path, atomically; a short
+    description for the log, or None when nothing was compiled."""
+    if not path:
+        return None
+    got = torch.compiler.save_cache_artifacts()
+    if got is None:
+        return None
+    blob, info = got
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(blob)
+    os.replace(tmp, path)
+    n = sum(len(v) for v in info.artifacts.values())
+    return f"{n} artifacts to {path} ({len(blob) / 1e6:.1f} MB)"

@@ -1,0 +1,59 @@
+"""compile_cache.py: torch.compile's kernels saved by one process fill a fresh
+process's empty Inductor cache, so it compiles nothing (what train.py
+--compile-cache does from one lent machine to the next). Inductor on the CPU
+needs a C++ compiler; each process has its own empty cache directory."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+TRAINING = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, TRAINING)
+import compile_cache  # noqa: E402
+
+# a small module compiled forward and backward, as train.py compiles the U-Net
+SCRIPT = r"""
+import json, sys, torch
+from torch._dynamo.utils import counters
+import compile_cache
+loaded = compile_cache.load(sys.argv[1])
+torch.manual_seed(0)
+net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 1))
+x = torch.randn(4, 8)
+torch.compile(net)(x).pow(2).mean().backward()
+saved = compile_cache.save(sys.argv[1]) if sys.argv[2] == "save" else None
+print(json.dumps({"loaded": loaded, "saved": saved, "grad": net[0].weight.grad.sum().item(),
+                  "hits": counters["inductor"]["fxgraph_cache_hit"],
+                  "misses": counters["inductor"]["fxgraph_cache_miss"]}))
+"""
+
+
+def run(tmp_path, name, blob, verb):
+    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=str(tmp_path / f"inductor-{name}"),
+               PYTHONPATH=TRAINING, TORCHINDUCTOR_FX_GRAPH_CACHE="1")
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(blob), verb], env=env, cwd=TRAINING,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_a_saved_cache_spares_a_fresh_process_the_compiling(tmp_path):
+    blob = tmp_path / "compile-cache.bin"
+    first = run(tmp_path, "first", blob, "save")
+    assert first["loaded"] is None                     # nothing to load yet
+    assert first["misses"] >= 2 and first["hits"] == 0  # forward and backward compiled
+    assert first["saved"] and blob.stat().st_size > 0
+    second = run(tmp_path, "second", blob, "keep")     # an empty cache directory of its own
+    assert second["loaded"] and second["loaded"].startswith(f"{first['saved'].split()[0]} artifacts")
+    assert second["hits"] == first["misses"] and second["misses"] == 0
+    assert second["grad"] == first["grad"]             # the same kernels, the same numbers
+
+
+def test_no_file_no_cache(tmp_path):
+    assert compile_cache.load(None) is None
+    assert compile_cache.load(str(tmp_path / "absent.bin")) is None
+    assert compile_cache.save(None) is None
