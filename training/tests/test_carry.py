@@ -43,7 +43,7 @@ def fake_carry(root):
 
 def unpack_in(tmp_path, monkeypatch, judge="none.pt"):
     work = tmp_path / "training"
-    work.mkdir()
+    work.mkdir(exist_ok=True)
     monkeypatch.chdir(work)
     monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
     monkeypatch.setattr(carry, "SHIPPED", SHIPPED_MODEL)
@@ -129,3 +129,19 @@ def test_evalset_gives_evaluate_the_same_prompts_and_images(tmp_path, monkeypatc
         assert len(full_ix) > 10
         assert [meta[i]["captions"] for i in full_ix] == [small[i]["captions"] for i in small_ix]
         assert np.array_equal(images[full_ix], small_images[small_ix])
+
+
+def test_unpack_keeps_a_data_set_already_there_when_none_is_carried(tmp_path, monkeypatch, shipped):
+    # device_train.sh's two calls: the first carries the data set, the second the
+    # compile cache, with no room for both
+    fake_carry(tmp_path)
+    unpack_in(tmp_path, monkeypatch)
+    data = tmp_path / "training" / "cache" / "dataset"
+    before = (data / "images.npy").read_bytes(), (data / "meta.json").read_bytes()
+    for f in ("images.npy.xz", "meta.json.gz"):
+        os.remove(tmp_path / ".carry" / f)
+    unpack_in(tmp_path, monkeypatch)
+    assert ((data / "images.npy").read_bytes(), (data / "meta.json").read_bytes()) == before
+    os.remove(data / "meta.json")   # nothing there and nothing carried: a clear failure
+    with pytest.raises(FileNotFoundError):
+        unpack_in(tmp_path, monkeypatch)

@@ -74,12 +74,18 @@ def unpack(args):
     os.makedirs("cache/dataset", exist_ok=True)
     os.makedirs("runs/b", exist_ok=True)
     xz = os.path.join(CARRY, "images.npy.xz")
-    if os.path.exists(xz):
+    meta_gz = os.path.join(CARRY, "meta.json.gz")
+    if not os.path.exists(meta_gz) and all(os.path.exists(f"cache/dataset/{f}") for f in ("images.npy", "meta.json")):
+        # an earlier call on this machine unpacked it: a call with no room for the data set
+        # (the compile cache's, device_train.sh) carries other things and keeps this one
+        print("unpack: no data set carried; keeping the one in cache/dataset")
+    elif os.path.exists(xz):
         with lzma.open(xz) as src, open("cache/dataset/images.npy", "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 24)
     else:
         np.save("cache/dataset/images.npy", np.load(os.path.join(CARRY, "ds.npz"))["images"])
-    gunzip(os.path.join(CARRY, "meta.json.gz"), "cache/dataset/meta.json")
+    if os.path.exists(meta_gz):
+        gunzip(meta_gz, "cache/dataset/meta.json")
     shipped, shipped_meta = read_safetensors(SHIPPED)
     ck = None
     for path in (os.path.join(CARRY, "clip-weights.pt"), os.path.join(CARRY, "clip-image.pt"), JUDGE):
