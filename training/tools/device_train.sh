@@ -23,6 +23,12 @@
 # with train.py clip --freeze-text, when none is carried; it becomes runs/b's judge);
 # BASELINE=1 (bg: evaluate the shipped model too, with the same judges, in the same run);
 # EVAL_STEPS (sampler steps of those evaluations, default 20; fewer for a quick check).
+# --compile in B_ARGS: the first snap after the first step brings torch.compile's kernels
+# back ($OUT/compile-cache.bin.xz.part*); here `cat parts > ../.carry-cc/compile-cache.bin.xz`,
+# and a later bg that finds it starts from them. Carry .carry-cc with .carry when the two
+# fit (the tree and .carry leave about 1.4 MiB); else in two calls: .carry in a first one
+# that runs `python3 -m tools.carry unpack`, then .carry-cc alone in the bg call (unpack
+# keeps the data set already there).
 # Evaluation also uses the measuring CLIP: runs/eval-clip/clip.pt after EVAL_CLIP_MIN, else
 # judges/measuring-clip.pt (committed, fp16).
 #   textenc - a longer-trained CLIP from the shipped text encoder (CLIP_MIN minutes), its
@@ -96,12 +102,19 @@ fit_probe() {
 }
 
 # start train.py denoiser in the background in runs/$1 from runs/init.safetensors for
-# DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end
+# DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end.
+# With --compile: torch.compile's kernels from ../.carry-cc/compile-cache.bin when carried
+# (an earlier snap brought them back), else written to runs/$1/compile-cache.bin after the
+# first step, for snap to bring back
 bg_run() {
   local r=$1; shift
   echo "$*" > runs/$r.args   # snap reads --probe N from here
+  if [ -e ../.carry-cc/compile-cache.bin.xz ]; then
+    xz -d -c ../.carry-cc/compile-cache.bin.xz > runs/$r/compile-cache.bin && touch runs/$r/compile-cache.carried
+  fi
   setsid nohup bash -c "python3 train.py denoiser --run runs/$r --cross-mode state --minutes $DENOISE_MIN \
     --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
+    --compile-cache runs/$r/compile-cache.bin \
     --min-snr ${MIN_SNR:-0} --emoji-weight ${EMOJI_WEIGHT:-1} $* > runs/$r.log 2>&1; touch runs/$r.done" \
     > /dev/null 2>&1 < /dev/null &
 }
@@ -225,10 +238,16 @@ snap)
   cp runs/j/clip-image.pt "$OUT/" 2>/dev/null
   # one log file: $OUT returns 8 files at most (two runs: 3 model parts, 2 metrics, the grids' tar,
   # this, metrics-measuring.txt)
-  { for r in $runs eval-clip j; do [ -e runs/$r.log ] && grep -E "steps|initialised|step [0-9]*00 " runs/$r.log \
+  { for r in $runs eval-clip j; do [ -e runs/$r.log ] && grep -E "steps|initialised|first step|compile cache|step [0-9]*00 " runs/$r.log \
       | sed "s|^|runs/$r: |"; done
     cat runs/gpu-util.txt; } > "$OUT/train-log.txt"
   rm -f runs/samples-*.png
+  # the compiled kernels, once, when they were not carried in: xz-compressed, in parts of
+  # 15 MB ($OUT returns 16 MiB a file); here: cat the parts > ../.carry-cc/compile-cache.bin.xz
+  if [ -e runs/b/compile-cache.bin ] && [ ! -e runs/b/compile-cache.carried ] && [ ! -e runs/b/compile-cache.sent ]; then
+    xz -6 -T0 -c runs/b/compile-cache.bin | split -b 15000000 -d - "$OUT/compile-cache.bin.xz.part" \
+      && touch runs/b/compile-cache.sent && ls -l "$OUT"/compile-cache.bin.xz.part*
+  fi
   # decided once: a run that ends during the exports below was exported from an
   # earlier checkpoint, and must not be evaluated as if final (the next snap does it)
   finished=0; done_all && finished=1
