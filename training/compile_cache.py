@@ -23,6 +23,18 @@ def load(path):
     return f"{n} artifacts from {path} ({len(blob) / 1e6:.1f} MB)"
 
 
+def compiled_graphs():
+    """How many graphs this process compiled rather than found in Inductor's cache."""
+    from torch._dynamo.utils import counters
+    return counters["inductor"]["fxgraph_cache_miss"]
+
+
+def worth_saving(loaded):
+    """Save unless a carried cache (loaded: load's answer) already held every graph: a
+    run that compiled anything new (another batch size, a changed model) brings it back."""
+    return not loaded or compiled_graphs() > 0
+
+
 def save(path):
     """Write everything compiled (or loaded) so far to path, atomically; a short
     description for the log, or None when nothing was compiled."""

@@ -249,9 +249,9 @@ def train_denoiser(args, rank, world, dev):
     unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
     if args.compile:   # the step's speed either way: bench/bench_train.py (run_device.sh train-compile)
         unet = torch.compile(unet)
-        loaded = compile_cache.load(args.compile_cache)
-        if loaded:
-            log(rank, f"denoiser: compile cache: {loaded}")
+    loaded = compile_cache.load(args.compile_cache) if args.compile else None
+    if loaded:
+        log(rank, f"denoiser: compile cache: {loaded}")
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
     ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
@@ -277,7 +277,8 @@ def train_denoiser(args, rank, world, dev):
             if t_first is None:
                 t_first = time.time()
                 log(rank, f"denoiser: first step done at {t_first - t0:.0f}s")
-                if args.compile and rank == 0:   # the first step compiled forward and backward
+                # the first step compiled forward and backward
+                if args.compile and rank == 0 and compile_cache.worth_saving(loaded):
                     saved = compile_cache.save(args.compile_cache)
                     if saved:
                         log(rank, f"denoiser: compile cache: {saved}")

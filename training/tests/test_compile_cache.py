@@ -25,8 +25,9 @@ torch.manual_seed(0)
 net = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.GELU(), torch.nn.Linear(16, 1))
 x = torch.randn(4, 8)
 torch.compile(net)(x).pow(2).mean().backward()
+worth = compile_cache.worth_saving(loaded)
 saved = compile_cache.save(sys.argv[1]) if sys.argv[2] == "save" else None
-print(json.dumps({"loaded": loaded, "saved": saved, "grad": net[0].weight.grad.sum().item(),
+print(json.dumps({"loaded": loaded, "saved": saved, "worth": worth, "grad": net[0].weight.grad.sum().item(),
                   "hits": counters["inductor"]["fxgraph_cache_hit"],
                   "misses": counters["inductor"]["fxgraph_cache_miss"]}))
 """
@@ -46,11 +47,21 @@ def test_a_saved_cache_spares_a_fresh_process_the_compiling(tmp_path):
     first = run(tmp_path, "first", blob, "save")
     assert first["loaded"] is None                     # nothing to load yet
     assert first["misses"] >= 2 and first["hits"] == 0  # forward and backward compiled
-    assert first["saved"] and blob.stat().st_size > 0
+    assert first["worth"] and first["saved"] and blob.stat().st_size > 0
     second = run(tmp_path, "second", blob, "keep")     # an empty cache directory of its own
     assert second["loaded"] and second["loaded"].startswith(f"{first['saved'].split()[0]} artifacts")
     assert second["hits"] == first["misses"] and second["misses"] == 0
+    assert not second["worth"]   # nothing new to bring back
     assert second["grad"] == first["grad"]             # the same kernels, the same numbers
+
+
+def test_a_run_that_compiles_something_new_is_worth_saving(monkeypatch):
+    from torch._dynamo.utils import counters
+    monkeypatch.setitem(counters["inductor"], "fxgraph_cache_miss", 0)
+    assert compile_cache.worth_saving(None)            # nothing carried: always
+    assert not compile_cache.worth_saving("3 artifacts from f")
+    monkeypatch.setitem(counters["inductor"], "fxgraph_cache_miss", 2)
+    assert compile_cache.worth_saving("3 artifacts from f")
 
 
 def test_no_file_no_cache(tmp_path):

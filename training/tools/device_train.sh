@@ -103,14 +103,14 @@ fit_probe() {
 
 # start train.py denoiser in the background in runs/$1 from runs/init.safetensors for
 # DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end.
-# With --compile: torch.compile's kernels from ../.carry-cc/compile-cache.bin when carried
+# With --compile: torch.compile's kernels from ../.carry-cc/compile-cache.bin.xz when carried
 # (an earlier snap brought them back), else written to runs/$1/compile-cache.bin after the
 # first step, for snap to bring back
 bg_run() {
   local r=$1; shift
   echo "$*" > runs/$r.args   # snap reads --probe N from here
   if [ -e ../.carry-cc/compile-cache.bin.xz ]; then
-    xz -d -c ../.carry-cc/compile-cache.bin.xz > runs/$r/compile-cache.bin && touch runs/$r/compile-cache.carried
+    xz -d -c ../.carry-cc/compile-cache.bin.xz > runs/$r/compile-cache.bin && touch runs/$r/compile-cache.bin.carried
   fi
   setsid nohup bash -c "python3 train.py denoiser --run runs/$r --cross-mode state --minutes $DENOISE_MIN \
     --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
@@ -242,11 +242,13 @@ snap)
       | sed "s|^|runs/$r: |"; done
     cat runs/gpu-util.txt; } > "$OUT/train-log.txt"
   rm -f runs/samples-*.png
-  # the compiled kernels, once, when they were not carried in: xz-compressed, in parts of
-  # 15 MB ($OUT returns 16 MiB a file); here: cat the parts > ../.carry-cc/compile-cache.bin.xz
-  if [ -e runs/b/compile-cache.bin ] && [ ! -e runs/b/compile-cache.carried ] && [ ! -e runs/b/compile-cache.sent ]; then
-    xz -6 -T0 -c runs/b/compile-cache.bin | split -b 15000000 -d - "$OUT/compile-cache.bin.xz.part" \
-      && touch runs/b/compile-cache.sent && ls -l "$OUT"/compile-cache.bin.xz.part*
+  # the compiled kernels, once, unless the carried ones held every graph (train.py then
+  # writes none, and the file stays older than its .carried mark): xz-compressed, in parts
+  # of 15 MB ($OUT returns 16 MiB a file); here: cat the parts > ../.carry-cc/compile-cache.bin.xz
+  cc=runs/b/compile-cache.bin
+  if [ -e $cc ] && { [ ! -e $cc.carried ] || [ $cc -nt $cc.carried ]; } && { [ ! -e $cc.sent ] || [ $cc -nt $cc.sent ]; }; then
+    xz -6 -T0 -c $cc | split -b 15000000 -d - "$OUT/compile-cache.bin.xz.part" \
+      && touch $cc.sent && ls -l "$OUT"/compile-cache.bin.xz.part*
   fi
   # decided once: a run that ends during the exports below was exported from an
   # earlier checkpoint, and must not be evaluated as if final (the next snap does it)
