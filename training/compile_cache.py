@@ -5,7 +5,9 @@ Compiling the U-Net's training step takes minutes on a cold machine (10 of a
 cache holds it. Inductor's portable cache (torch.compiler.save_cache_artifacts)
 puts every kernel and graph that this process compiled into one blob: train.py
 writes it after the first step and loads it, when the file exists, before the
-first step; a blob from another torch, Triton or GPU is simply a cache miss.
+first step. A blob from another torch, Triton or GPU fills entries that no graph
+looks up, and one that cannot be read is reported and skipped: either way the run
+compiles as if there were none.
 """
 import os
 
@@ -18,8 +20,15 @@ def load(path):
         return None
     with open(path, "rb") as f:
         blob = f.read()
-    info = torch.compiler.load_cache_artifacts(blob)
+    try:
+        info = torch.compiler.load_cache_artifacts(blob)
+    except Exception as e:   # another torch's format, a cut file: compile as if none
+        print(f"compile cache: {path} not loaded ({type(e).__name__}: {e}); compiling from scratch", flush=True)
+        return None
     n = sum(len(v) for v in info.artifacts.values()) if info is not None else 0
+    if n == 0:   # torch reads a foreign blob as an empty one
+        print(f"compile cache: {path} held nothing this torch can read; compiling from scratch", flush=True)
+        return None
     return f"{n} artifacts from {path} ({len(blob) / 1e6:.1f} MB)"
 
 

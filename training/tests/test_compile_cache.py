@@ -68,3 +68,10 @@ def test_no_file_no_cache(tmp_path):
     assert compile_cache.load(None) is None
     assert compile_cache.load(str(tmp_path / "absent.bin")) is None
     assert compile_cache.save(None) is None
+
+
+def test_a_cut_or_foreign_file_is_skipped(tmp_path, capsys):
+    bad = tmp_path / "compile-cache.bin"
+    bad.write_bytes(b"not a cache" * 10)
+    assert compile_cache.load(str(bad)) is None
+    assert "compiling from scratch" in capsys.readouterr().out
