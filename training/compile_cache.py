@@ -14,6 +14,11 @@ import os
 import torch
 
 
+def count(info):
+    """How many artifacts a torch CacheInfo lists (none for None)."""
+    return sum(len(v) for v in info.artifacts.values()) if info is not None else 0
+
+
 def load(path):
     """Fill Inductor's caches from path; a short description for the log, or None."""
     if not path or not os.path.exists(path):
@@ -25,7 +30,7 @@ def load(path):
     except Exception as e:   # another torch's format, a cut file: compile as if none
         print(f"compile cache: {path} not loaded ({type(e).__name__}: {e}); compiling from scratch", flush=True)
         return None
-    n = sum(len(v) for v in info.artifacts.values()) if info is not None else 0
+    n = count(info)
     if n == 0:   # torch reads a foreign blob as an empty one
         print(f"compile cache: {path} held nothing this torch can read; compiling from scratch", flush=True)
         return None
@@ -57,5 +62,4 @@ def save(path):
     with open(tmp, "wb") as f:
         f.write(blob)
     os.replace(tmp, path)
-    n = sum(len(v) for v in info.artifacts.values())
-    return f"{n} artifacts to {path} ({len(blob) / 1e6:.1f} MB)"
+    return f"{count(info)} artifacts to {path} ({len(blob) / 1e6:.1f} MB)"
