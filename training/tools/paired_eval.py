@@ -1,0 +1,125 @@
+"""A stronger paired test of two model files on English prompts: every held-out
+concept with a distinct English name (379 in the shipped data set, where
+evaluate.py takes 100), each drawn with several noise seeds, both models in one
+run with the same noise, scored by every judge given.
+
+    cd training && python3 -m tools.paired_eval --a A.safetensors --b B.safetensors \
+        --clip judges/clip-image.pt judges/measuring-clip.pt --draws 4 --out runs/paired
+
+evaluate.py's English set (100 prompts, one draw) can call a mean CLIP score
+gain only from about 1.1 points up (model card, phase 17). Here a prompt's
+score is its mean over the draws, and its rank is its own prompt's place among
+all the prompts by the draw-averaged similarity. After each draw (both models)
+it writes, per judge J, OUT/per-prompt-{a,b}-J.jsonl (set "english_all", the
+format tools/compare_eval.py reads) and OUT/compare-J.md, so a run cut short
+still leaves a paired result over the draws done; --minutes stops it from
+starting another draw after that long.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dir7 import rwkv7                          # noqa: E402
+from dir7.clip import load_clip                 # noqa: E402
+from dir7.dataset import load                   # noqa: E402
+from dir7.export import load_model              # noqa: E402
+from dir7.text_encoder import batch_tokens      # noqa: E402
+from evaluate import sample_batch               # noqa: E402
+from tools.compare_eval import compare_set      # noqa: E402
+
+SEED_BASE = 1_000_000   # draw d, batch starting at prompt j: noise seed SEED_BASE * (d + 1) + j
+
+
+def english_prompts(meta):
+    """Every held-out concept's first English caption, once each, in data set order."""
+    seen, out = set(), []
+    for m in meta:
+        name = m["captions"]["en"][0]
+        if m["held_out"] and name not in seen:
+            seen.add(name)
+            out.append(name)
+    return out
+
+
+def draw(model, prompts, d, steps, guidance, batch, dev):
+    """One image per prompt; the noise depends on the draw and the prompt only."""
+    return torch.cat([sample_batch(model, prompts[j:j + batch], steps, guidance, seed=SEED_BASE * (d + 1) + j, dev=dev)
+                      for j in range(0, len(prompts), batch)])
+
+
+def rows(prompts, sims, draws):
+    """per-prompt rows from a similarity matrix summed over draws (image i, prompt k)"""
+    mean = sims / draws
+    rank = (mean > mean.diag()[:, None]).sum(1)
+    return [{"set": "english_all", "i": i, "prompt": p, "rank": int(r), "clip_score": round(100 * float(c), 4),
+             "draws": draws} for i, (p, r, c) in enumerate(zip(prompts, rank, mean.diag()))]
+
+
+def write_results(out, prompts, sims, draws):
+    """per-prompt files and the paired comparison (b against a) for each judge"""
+    for judge, by_model in sims.items():
+        per = {name: rows(prompts, s, draws) for name, s in by_model.items()}
+        for name, r in per.items():
+            with open(os.path.join(out, f"per-prompt-{name}-{judge}.jsonl"), "w") as f:
+                f.writelines(json.dumps(x, ensure_ascii=False) + "\n" for x in r)
+        c = compare_set(per["a"], per["b"])
+        t1, t5 = c["top1"], c["top5"]
+        text = (f"{judge}, {len(prompts)} prompts x {draws} draws: CLIP score b - a "
+                f"{c['clip_score_diff']:+.2f} ({c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}): {c['clip_score']}; "
+                f"top-1 only b / only a {t1['only_b']} / {t1['only_a']} (p {t1['p']:.3f}): {t1['verdict']}; "
+                f"top-5 {t5['only_b']} / {t5['only_a']} (p {t5['p']:.3f}): {t5['verdict']}\n")
+        with open(os.path.join(out, f"compare-{judge}.md"), "w") as f:
+            f.write(text)
+        print(text, end="", flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--a", required=True, help="the reference model file (the shipped one)")
+    ap.add_argument("--b", required=True, help="the candidate")
+    ap.add_argument("--clip", nargs="+", required=True, help="judges (CLIP checkpoints)")
+    ap.add_argument("--data", default="cache/dataset")
+    ap.add_argument("--draws", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--guidance", type=float, default=5.0)
+    ap.add_argument("--batch", type=int, default=200, help="prompts per sampler batch")
+    ap.add_argument("--limit", type=int, default=0, help="the first N prompts only (a quick check)")
+    ap.add_argument("--minutes", type=float, default=0, help="start no draw after this long (0: no limit)")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    t0 = time.time()
+    dev = "cuda" if torch.cuda.is_available() else "cpu"
+    rwkv7.WKV_IMPL = "batched"
+    os.makedirs(args.out, exist_ok=True)
+    _, meta = load(args.data)
+    prompts = english_prompts(meta)[:args.limit or None]
+    models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
+    judges, text = {}, {}
+    with torch.no_grad():
+        for path in args.clip:
+            name = os.path.splitext(os.path.basename(path))[0]
+            judges[name], _ = load_clip(path, dev)
+            ids, mask = batch_tokens(prompts, models["a"].cfg.text.max_len, dev)
+            text[name] = judges[name].encode_text(ids, mask)
+        sims = {j: {m: 0 for m in models} for j in judges}
+        done = 0
+        for d in range(args.draws):
+            if done and args.minutes and time.time() - t0 > args.minutes * 60:
+                break
+            for m, model in models.items():
+                x = draw(model, prompts, d, args.steps, args.guidance, args.batch, dev)
+                for j, clip in judges.items():
+                    img = torch.cat([clip.encode_image(x[i:i + 256]) for i in range(0, len(x), 256)])
+                    sims[j][m] = sims[j][m] + (img @ text[j].t()).double().cpu()
+            done += 1
+            print(f"draw {d + 1} done at {time.time() - t0:.0f}s", flush=True)
+            write_results(args.out, prompts, sims, done)
+
+
+if __name__ == "__main__":
+    main()
