@@ -1,0 +1,64 @@
+"""tools/paired_eval.py: its prompts, its draw-averaged scores and ranks, and the
+noise it gives the two models (model card, phase 20)."""
+import json
+import os
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import tools.paired_eval as pe                 # noqa: E402
+
+
+def test_english_prompts_are_the_distinct_held_out_names_in_order():
+    meta = [{"captions": {"en": [n]}, "held_out": h} for n, h in
+            [("cat", True), ("dog", False), ("cat", True), ("sun", True), ("dog", True), ("sun", False)]]
+    assert pe.english_prompts(meta) == ["cat", "sun", "dog"]
+
+
+def test_rows_score_and_rank_by_the_draw_averaged_similarity():
+    # two draws of 3 images against 3 prompts (rows: images). Image 0 ranks its own
+    # prompt second in draw 1 (0.5 < 0.6) but first on average (0.7 > 0.4); image 1
+    # first in draw 1 (0.7 > 0.2) but second on average (0.5 < 0.7)
+    d1 = torch.tensor([[0.5, 0.6, 0.0], [0.1, 0.7, 0.2], [0.0, 0.3, 0.4]], dtype=torch.float64)
+    d2 = torch.tensor([[0.9, 0.2, 0.0], [0.1, 0.3, 1.2], [0.0, 0.1, 0.8]], dtype=torch.float64)
+    r = pe.rows(["a", "b", "c"], d1 + d2, 2)
+    assert [x["rank"] for x in r] == [0, 1, 0]
+    assert [x["clip_score"] for x in r] == pytest.approx([70.0, 50.0, 60.0])
+    assert all(x["set"] == "english_all" and x["draws"] == 2 for x in r)
+
+
+def test_write_results_calls_a_higher_diagonal_better_and_equal_models_a_tie(tmp_path):
+    torch.manual_seed(0)
+    n = 60
+    base = torch.rand(n, n, dtype=torch.float64) * 0.5
+    better = base + torch.diag(torch.full((n,), 0.05, dtype=torch.float64))
+    prompts = [f"p{i}" for i in range(n)]
+    pe.write_results(str(tmp_path), prompts, {"same": {"a": base, "b": base.clone()},
+                                              "gain": {"a": base, "b": better}}, 1)
+    same = (tmp_path / "compare-same.md").read_text()
+    assert "b - a +0.00 (+0.00, +0.00): no difference" in same
+    gain = (tmp_path / "compare-gain.md").read_text()
+    assert "b - a +5.00 (+5.00, +5.00): better" in gain
+    rows_b = [json.loads(x) for x in (tmp_path / "per-prompt-b-gain.jsonl").read_text().splitlines()]
+    assert len(rows_b) == n and rows_b[0]["prompt"] == "p0"
+
+
+def test_both_models_get_the_same_noise_and_each_draw_new_noise(monkeypatch):
+    seeds = []
+
+    def fake_sample(model, prompts, steps, guidance, seed=0, dev="cpu"):
+        seeds.append((model, seed, tuple(prompts)))
+        return torch.zeros(len(prompts), 4, 2, 2)
+
+    monkeypatch.setattr(pe, "sample_batch", fake_sample)
+    prompts = [f"p{i}" for i in range(5)]
+    for d in (0, 1):
+        for m in ("a", "b"):
+            assert pe.draw(m, prompts, d, 2, 5.0, 2, "cpu").shape[0] == 5
+    by_model = {m: [(s, p) for mm, s, p in seeds if mm == m] for m in ("a", "b")}
+    assert by_model["a"] == by_model["b"]
+    draw_seeds = [s for s, _ in by_model["a"]]
+    assert len(draw_seeds) == 6 and len(set(draw_seeds)) == 6   # 3 batches x 2 draws, no seed reused
