@@ -10,7 +10,8 @@
 #            then as snap
 #   snap   - wait until the background run ends or $2 seconds have passed since the
 #            call began, export its newest checkpoint to $OUT, and evaluate it
-#            once the run has ended; call it again and again while the run goes on
+#            once the run has ended (evaluate.py, then the ship test, tools/paired_eval.py,
+#            against the working tree's model file); call it again and again while the run goes on
 # Env: CLIP_MIN, DENOISE_MIN, BATCH (defaults below); INIT (continue, bg);
 # ANNEAL=1 (bg: cosine lr decay over the run); MIN_SNR, EMOJI_WEIGHT (bg: train.py's
 # --min-snr, --emoji-weight); EVAL_CLIP_MIN (bg: also train a measuring CLIP that long);
@@ -91,6 +92,19 @@ export_run() {
   fi
 }
 
+# the ship test (model card, phase 20): runs/dir7-$1.safetensors against the working tree's
+# model file (the shipped one, unless copied over for the call) by tools/paired_eval.py,
+# 379 English prompts x PAIRED_DRAWS noise draws (default 8; 0: skip), both committed judges,
+# about 85 s on an H200; PAIRED_ARGS: more paired_eval arguments (a dry run: --limit 4 --steps 2).
+# Its per-prompt files and verdicts go back in snap's tar (runs/paired-$1/)
+paired_run() {
+  [ "${PAIRED_DRAWS:-8}" -gt 0 ] || return 0
+  python3 -m tools.paired_eval --a ../data/models/dir7-default.safetensors --b "runs/dir7-$1.safetensors" \
+    --clip judges/clip-image.pt judges/measuring-clip.pt --draws "${PAIRED_DRAWS:-8}" ${PAIRED_ARGS:-} \
+    --out "runs/paired-$1" > "runs/paired-$1.log" 2>&1 || tail -n 20 "runs/paired-$1.log"
+  cat runs/paired-$1/compare-*.md | sed "s|^|paired, $1 - tree's model file, |" | tee -a "$OUT/metrics-measuring.txt"
+}
+
 # how closely runs/dir7-$1.safetensors and its init draw the $2 probe images
 # (tools/probe_fit.py): figures appended to $OUT/probe-fit.txt, grids in runs/fit-$2-*.png
 fit_probe() {
@@ -168,7 +182,7 @@ continue)
 bg)
   INIT=${INIT:-../data/models/dir7-default.safetensors}
   T0=$(date +%s)
-  rm -rf runs/b runs/b.* runs/s runs/s.*
+  rm -rf runs/b runs/b.* runs/s runs/s.* runs/paired-*
   python3 -m tools.carry unpack --init "$INIT"
   echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT"
   setsid nohup nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 \
@@ -256,7 +270,7 @@ snap)
   for r in $runs; do
     name=$(cat runs/$r.name 2>/dev/null || echo state)
     export_run $r $name || exit 1
-    [ $finished = 1 ] && evaluate_run $r $name
+    [ $finished = 1 ] && { evaluate_run $r $name; paired_run $name; }
     # a run on the probe set alone (--probe N in its arguments): how closely it and its
     # init draw their N images, as the probe phase measures
     n=$(grep -o -- '--probe [0-9]*' runs/$r.args 2>/dev/null | cut -d' ' -f2)
@@ -265,7 +279,8 @@ snap)
   if [ $finished = 1 ] && [ -e runs/baseline ]; then   # the shipped model, by the same judges
     evaluate_run base shipped ../data/models/dir7-default.safetensors
   fi
-  (cd runs && ls samples-*.png > /dev/null 2>&1 && tar cf "$OUT/samples.tar" samples-*.png per-prompt-*.jsonl)
+  (cd runs && ls samples-*.png > /dev/null 2>&1 && tar cf "$OUT/samples.tar" samples-*.png per-prompt-*.jsonl \
+    $(ls -d paired-*/ 2>/dev/null))
   echo "snap done at $(( $(date +%s) - T0 )) s"
   ;;
 probe)
