@@ -21,7 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dir7 import rwkv7                                     # noqa: E402
-from dir7.clip import load_clip                            # noqa: E402
+from dir7.clip import encode_images, load_clip             # noqa: E402
 from dir7.dataset import as_model_input, load              # noqa: E402
 from dir7.diffusion import alphas_cumprod, predicted_x0, timesteps  # noqa: E402
 from dir7.export import load_model                         # noqa: E402
@@ -55,6 +55,13 @@ def sample_batch(model, prompts, steps=20, guidance=5.0, seed=0, dev="cpu"):
         prev_x0, prev_h = x0, h
         x = math.sqrt((1 - ab[s]) / (1 - ab[t])) * x - math.sqrt(ab[s]) * math.expm1(-h) * d
     return x
+
+
+def sample_all(model, prompts, steps=20, guidance=5.0, seed_base=0, batch=50, dev="cpu"):
+    """sample_batch over many prompts, batch at a time; the batch starting at prompt j
+    uses noise seed seed_base + j, so an image's noise depends on its place only"""
+    return torch.cat([sample_batch(model, prompts[j:j + batch], steps, guidance, seed=seed_base + j, dev=dev)
+                      for j in range(0, len(prompts), batch)])
 
 
 def fid(a, b):
@@ -147,33 +154,28 @@ def main():
         ids, mask = batch_tokens(prompts, model.cfg.text.max_len, dev)
         return clip.encode_text(ids, mask)
 
-    def emb_img(x):
-        return torch.cat([clip.encode_image(x[i:i + 256]) for i in range(0, len(x), 256)])
-
     res, per = {}, []
     with torch.no_grad():
         # the CLIP itself on real held-out images
         prompts = [meta[i]["captions"]["en"][0] for i in concepts]
         xr = real[[held.index(i) for i in concepts]]
-        t1, t5, cs = retrieval(emb_img(xr), emb_text(prompts))
+        t1, t5, cs = retrieval(encode_images(clip, xr, dev), emb_text(prompts))
+        real_feats = encode_images(clip, real, dev).cpu().numpy()   # FID's reference, for every set
         res[f"clip_real_{args.split.replace('_', '')}"] = {"top1": t1, "top5": t5, "clip_score": cs, "n": len(prompts)}
-        gen = torch.cat([sample_batch(model, prompts[j:j + 50], args.steps, args.guidance, seed=j, dev=dev)
-                         for j in range(0, len(prompts), 50)])
-        gi = emb_img(gen)
+        gen = sample_all(model, prompts, args.steps, args.guidance, dev=dev)
+        gi = encode_images(clip, gen, dev)
         t1, t5, cs = retrieval(gi, emb_text(prompts), per, "generated_en", prompts)
         res["generated_en"] = {"top1": t1, "top5": t5, "clip_score": cs, "n": len(prompts),
-                               "fid_clip_features": fid(gi.cpu().numpy(), emb_img(real).cpu().numpy())}
+                               "fid_clip_features": fid(gi.cpu().numpy(), real_feats)}
         grid(gen[:50]).save(os.path.join(args.out, "samples.png"))
         with open(os.path.join(args.out, "prompts.txt"), "w") as f:
             f.write("\n".join(prompts[:50]) + "\n")
         for lang in [x for x in args.languages.split(",") if x]:
             p = [meta[i]["captions"][lang][0] for i in em]
-            g = torch.cat([sample_batch(model, p[j:j + 50], args.steps, args.guidance, seed=j, dev=dev)
-                           for j in range(0, len(p), 50)])
-            gl = emb_img(g)
+            gl = encode_images(clip, sample_all(model, p, args.steps, args.guidance, dev=dev), dev)
             t1, t5, cs = retrieval(gl, emb_text(p), per, f"emoji_{lang}", p)
             res[f"emoji_{lang}"] = {"top1": t1, "top5": t5, "clip_score": cs, "n": len(p),
-                                    "fid_clip_features": fid(gl.cpu().numpy(), emb_img(real).cpu().numpy())}
+                                    "fid_clip_features": fid(gl.cpu().numpy(), real_feats)}
     with open(os.path.join(args.out, "metrics.json"), "w") as f:
         json.dump(res, f, indent=1, ensure_ascii=False)
     with open(os.path.join(args.out, "per-prompt.jsonl"), "w") as f:

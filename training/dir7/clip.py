@@ -48,6 +48,12 @@ class Clip(nn.Module):
         return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
 
 
+def encode_images(clip, x, dev, chunk=256):
+    """clip.encode_image over many images, chunk at a time, each chunk moved to dev
+    (the CLIP's device; x may stay on the CPU)"""
+    return torch.cat([clip.encode_image(x[i:i + chunk].to(dev)) for i in range(0, len(x), chunk)])
+
+
 SHIPPED_MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data", "models",
                              "dir7-default.safetensors")
 

@@ -9,6 +9,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import evaluate                               # noqa: E402
 import tools.paired_eval as pe                 # noqa: E402
 
 
@@ -53,7 +54,7 @@ def test_both_models_get_the_same_noise_and_each_draw_new_noise(monkeypatch):
         seeds.append((model, seed, tuple(prompts)))
         return torch.zeros(len(prompts), 4, 2, 2)
 
-    monkeypatch.setattr(pe, "sample_batch", fake_sample)
+    monkeypatch.setattr(evaluate, "sample_batch", fake_sample)
     prompts = [f"p{i}" for i in range(5)]
     for d in (0, 1):
         for m in ("a", "b"):

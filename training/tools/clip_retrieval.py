@@ -19,14 +19,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from dir7.clip import load_clip                            # noqa: E402
+from dir7.clip import encode_images, load_clip             # noqa: E402
 from dir7.dataset import as_model_input, load              # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 
 
 def ranks(clip, max_len, x, names, dev, chunk=256):
     """For each image, how many images with a different name its own name scores higher."""
-    fi = torch.cat([clip.encode_image(x[i:i + chunk].to(dev)) for i in range(0, len(x), chunk)])
+    fi = encode_images(clip, x, dev, chunk)
     ft = []
     for i in range(0, len(names), chunk):
         ids, mask = batch_tokens(names[i:i + chunk], max_len, dev)

@@ -25,11 +25,11 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7 import rwkv7                          # noqa: E402
-from dir7.clip import load_clip                 # noqa: E402
+from dir7.clip import encode_images, load_clip  # noqa: E402
 from dir7.dataset import load                   # noqa: E402
 from dir7.export import load_model              # noqa: E402
 from dir7.text_encoder import batch_tokens      # noqa: E402
-from evaluate import sample_batch               # noqa: E402
+from evaluate import sample_all                 # noqa: E402
 from tools.compare_eval import compare_set      # noqa: E402
 
 SEED_BASE = 1_000_000   # draw d, batch starting at prompt j: noise seed SEED_BASE * (d + 1) + j
@@ -48,8 +48,7 @@ def english_prompts(meta):
 
 def draw(model, prompts, d, steps, guidance, batch, dev):
     """One image per prompt; the noise depends on the draw and the prompt only."""
-    return torch.cat([sample_batch(model, prompts[j:j + batch], steps, guidance, seed=SEED_BASE * (d + 1) + j, dev=dev)
-                      for j in range(0, len(prompts), batch)])
+    return sample_all(model, prompts, steps, guidance, SEED_BASE * (d + 1), batch, dev)
 
 
 def rows(prompts, sims, draws):
@@ -101,10 +100,10 @@ def main():
     models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
     judges, text = {}, {}
     with torch.no_grad():
+        ids, mask = batch_tokens(prompts, models["a"].cfg.text.max_len, dev)
         for path in args.clip:
             name = os.path.splitext(os.path.basename(path))[0]
             judges[name], _ = load_clip(path, dev)
-            ids, mask = batch_tokens(prompts, models["a"].cfg.text.max_len, dev)
             text[name] = judges[name].encode_text(ids, mask)
         sims = {j: {m: 0 for m in models} for j in judges}
         done = 0
@@ -114,8 +113,7 @@ def main():
             for m, model in models.items():
                 x = draw(model, prompts, d, args.steps, args.guidance, args.batch, dev)
                 for j, clip in judges.items():
-                    img = torch.cat([clip.encode_image(x[i:i + 256]) for i in range(0, len(x), 256)])
-                    sims[j][m] = sims[j][m] + (img @ text[j].t()).double().cpu()
+                    sims[j][m] = sims[j][m] + (encode_images(clip, x, dev) @ text[j].t()).double().cpu()
             done += 1
             print(f"draw {d + 1} done at {time.time() - t0:.0f}s", flush=True)
             write_results(args.out, prompts, sims, done)

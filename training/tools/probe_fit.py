@@ -24,7 +24,7 @@ from dir7.clip import load_clip                             # noqa: E402
 from dir7.dataset import as_model_input, load, probe_indices  # noqa: E402
 from dir7.export import load_model                          # noqa: E402
 from dir7.text_encoder import batch_tokens                  # noqa: E402
-from evaluate import grid, retrieval, sample_batch          # noqa: E402
+from evaluate import grid, retrieval, sample_all            # noqa: E402
 
 
 def drawn_scores(gen_emb, real_emb, txt_emb):
@@ -57,8 +57,7 @@ def main():
     pick = probe_indices(meta, args.images, "train", args.source)
     names = [meta[i]["captions"]["en"][0] for i in pick]
     real = as_model_input(images[pick]).to(dev)
-    gen = torch.cat([sample_batch(model, names[j:j + 64], args.steps, args.guidance, seed=j, dev=dev)
-                     for j in range(0, len(names), 64)])
+    gen = sample_all(model, names, args.steps, args.guidance, batch=64, dev=dev)
     ids, mask = batch_tokens(names, model.cfg.text.max_len, dev)
     res = drawn_scores(clip.encode_image(gen), clip.encode_image(real), clip.encode_text(ids, mask))
     res.update(model=os.path.basename(args.model), source=args.source,
