@@ -4,8 +4,8 @@ goes, and how the image rate scales with the batch. It times train.py's own step
 weights, with random images and captions: speed does not depend on the data.
 Prints JSON lines.
 
-    python3 bench/bench_train.py steps   [--batches 128,256,512,1024] [--wkv ours|fla] [--compile]
-    python3 bench/bench_train.py profile [--batch 256] [--wkv ours|fla] [--compile]
+    python3 bench/bench_train.py steps   [--batches 128,256,512,1024] [--wkv ours|fla] [--compile] [--text-cache]
+    python3 bench/bench_train.py profile [--batch 256] [--wkv ours|fla] [--compile] [--text-cache]
 
 --wkv fla swaps fla's chunk_rwkv7 (Triton) in for training's batched chunked WKV,
 as the peer in the same run; its first loss is printed beside ours so that a
@@ -31,6 +31,7 @@ from bench_gpu import emit, median_ms, sync  # noqa: E402
 from dir7 import rwkv7  # noqa: E402
 from dir7.diffusion import alphas_cumprod  # noqa: E402
 from dir7.export import load_model  # noqa: E402
+from dir7.text_cache import TextFeatureCache  # noqa: E402
 
 WORDS = ("red apple green cat face grinning dog tram van laptop notebook egg house star heart "
          "blue background flag of police car classical building pile smiling").split()
@@ -48,8 +49,10 @@ def fla_wkv(r, w, k, v, a, b, H, N, state=None):
     return o.reshape(B, T, H * N).to(r.dtype), S.transpose(-1, -2)
 
 
-def setup(batch, dev, compiled=False, seed=1):
-    """The shipped model, its optimiser and EMA, and a step function like train.py's loop."""
+def setup(batch, dev, compiled=False, seed=1, text_cache=False):
+    """The shipped model, its optimiser and EMA, and a step function like train.py's loop
+    (with text_cache, train.py --text-cache-gb's lookup; the bench's captions repeat, so
+    every step after the first finds them all: the most that lookup can save)."""
     model = load_model(os.path.join(ROOT, "data", "models", "dir7-default.safetensors")).to(dev)
     model.text.requires_grad_(False).eval()
     opt = torch.optim.AdamW(model.unet.parameters(), lr=1e-4, weight_decay=0.0)
@@ -61,9 +64,10 @@ def setup(batch, dev, compiled=False, seed=1):
     rng = random.Random(seed)
     x = torch.rand(batch, 4, 64, 64, generator=torch.Generator().manual_seed(seed)).to(dev) * 2 - 1
     caps = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 8))) for _ in range(batch)]
+    cache = TextFeatureCache(model, dev, 2 ** 30) if text_cache else None
 
     def step():
-        loss = train.denoiser_loss(model, unet, x, caps, ab, gen, args)
+        loss = train.denoiser_loss(model, unet, x, caps, ab, gen, args, text_cache=cache)
         train.denoiser_update(model.unet, opt, ema, loss, 0.999)
         return loss
     return step
@@ -79,7 +83,7 @@ def bench_steps(a, dev, name):
     for batch in (int(b) for b in a.batches.split(",")):
         torch.manual_seed(1234)
         try:
-            step = setup(batch, dev, a.compile)
+            step = setup(batch, dev, a.compile, text_cache=a.text_cache)
             t0 = time.perf_counter()
             first = step().item()
             first_s = time.perf_counter() - t0   # with torch.compile: the compilation
@@ -87,7 +91,8 @@ def bench_steps(a, dev, name):
                 torch.cuda.reset_peak_memory_stats()
             ms = median_ms(step, reps=a.steps, warm=2)
             mib = torch.cuda.max_memory_allocated() / 2 ** 20 if dev.type == "cuda" else -1
-            emit(bench="train-step", wkv=a.wkv, compiled=a.compile, device=name, batch=batch, ms=round(ms, 2),
+            emit(bench="train-step", wkv=a.wkv, compiled=a.compile, text_cache=a.text_cache, device=name,
+                 batch=batch, ms=round(ms, 2),
                  images_per_s=round(batch / ms * 1e3, 1), peak_device_mib=round(mib, 1),
                  first_loss=round(first, 6), first_step_s=round(first_s, 1), steps=a.steps,
                  torch=torch.__version__)
@@ -101,7 +106,7 @@ def bench_profile(a, dev, name):
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
     torch.manual_seed(1234)
-    step = setup(a.batch, dev, a.compile)
+    step = setup(a.batch, dev, a.compile, text_cache=a.text_cache)
     for _ in range(3):
         step()
     sync()
@@ -142,6 +147,7 @@ def main():
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--wkv", default="ours", choices=["ours", "fla"])
     ap.add_argument("--compile", action="store_true")
+    ap.add_argument("--text-cache", action="store_true", help="look the captions' features up (train.py --text-cache-gb)")
     a = ap.parse_args()
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     torch.backends.cuda.matmul.allow_tf32 = True   # as train.py

@@ -7,12 +7,14 @@
 #   bash bench/run_device.sh train      training's denoiser step: batch scaling, fla's WKV
 #                                       in place of ours, where a step's time goes
 #   bash bench/run_device.sh train-compile   the same step eager and through torch.compile
+#   bash bench/run_device.sh train-text-cache   the step with the captions' text features looked
+#                                       up (train.py --text-cache-gb) against encoded each step
 # Expects .carry-bench/ made by bench/prepare_carry.sh here: the built
 # bench-opencl with the libraries it needs, the OpenCL ICD loader, and fla's
 # wheels. Writes JSON lines to $OUT.
 set -u
 cd "$(dirname "$0")/.."
-part=${1:?usage: run_device.sh wkv|generate|train|train-compile}
+part=${1:?usage: run_device.sh wkv|generate|train|train-compile|train-text-cache}
 C=.carry-bench
 mkdir -p /etc/OpenCL/vendors
 echo libnvidia-opencl.so.1 > /etc/OpenCL/vendors/nvidia.icd
@@ -67,4 +69,14 @@ if [ "$part" = train-compile ]; then
   timeout 500 python3 bench/bench_train.py steps --compile --batches 256 2>>"$OUT/train-compile.err" \
     | tee -a "$OUT/train-compile.jsonl"
   tail -n 3 "$OUT/train-compile.err"
+fi
+
+if [ "$part" = train-text-cache ]; then
+  # eager, batch 512 (the training runs' batch), both in the same command; the time a
+  # lookup saves is host and text-encoder time, which the compiled loop spends too
+  timeout 120 python3 bench/bench_train.py steps --batches 512 2>"$OUT/train-text-cache.err" \
+    | tee "$OUT/train-text-cache.jsonl"
+  timeout 120 python3 bench/bench_train.py steps --batches 512 --text-cache 2>>"$OUT/train-text-cache.err" \
+    | tee -a "$OUT/train-text-cache.jsonl"
+  tail -n 3 "$OUT/train-text-cache.err"
 fi

@@ -30,6 +30,7 @@ from dir7.diffusion import PREDICTIONS, TimestepNorm, alphas_cumprod, min_snr_we
 from dir7.export import load_model, save_model             # noqa: E402
 from dir7.grow import grow_unet                            # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
+from dir7.text_cache import TextFeatureCache, text_features  # noqa: E402
 from dir7.unet import Dir7Model                            # noqa: E402
 
 
@@ -174,18 +175,21 @@ def train_clip(args, rank, world, dev):
     log(rank, f"clip: {step} steps, checkpoint {path}")
 
 
-def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None):
+def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None, text_cache=None):
     """One batch's training loss (bench/bench_train.py times this and denoiser_update): 10%
-    caption dropout, the frozen text encoder's features, a random timestep and
-    noise per image, and the U-Net's squared error against the prediction target,
-    weighted by Min-SNR or --t-norm. unet is model.unet, or its DDP wrapper."""
+    caption dropout, the frozen text encoder's features (looked up in text_cache when
+    given), a random timestep and noise per image, and the U-Net's squared error against
+    the prediction target, weighted by Min-SNR or --t-norm. unet is model.unet, or its
+    DDP wrapper."""
     cfg, dev = model.cfg, x.device
     caps = ["" if torch.rand(1).item() < 0.1 else c for c in caps]   # caption dropout
-    # compiled, every batch gets the one longest shape: with a dynamic caption length the
-    # H200 spent 10 of a 22-minute run compiling (model card, phase 19)
-    ids, mask = batch_tokens(caps, cfg.text.max_len, dev, fixed=args.compile)
-    with torch.no_grad(), torch.autocast(dev.type, torch.bfloat16):
-        text = model.text(ids, mask).float()
+    if text_cache is not None:
+        text, mask = text_cache(caps)
+    else:
+        # compiled, every batch gets the one longest shape: with a dynamic caption length the
+        # H200 spent 10 of a 22-minute run compiling (model card, phase 19)
+        ids, mask = batch_tokens(caps, cfg.text.max_len, dev, fixed=args.compile)
+        text = text_features(model, ids, mask)
     t = torch.randint(args.t_min, cfg.diffusion.timesteps, (x.shape[0],), device=dev, generator=gen)
     noise = torch.randn(x.shape, device=dev, generator=gen)
     a = ab[t].view(-1, 1, 1, 1)
@@ -253,6 +257,7 @@ def train_denoiser(args, rank, world, dev):
     if loaded:
         log(rank, f"denoiser: compile cache: {loaded}")
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
+    text_cache = TextFeatureCache(model, dev, args.text_cache_gb * 2 ** 30) if args.text_cache_gb else None
     ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
     log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
@@ -271,7 +276,7 @@ def train_denoiser(args, rank, world, dev):
                     if args.anneal else 0
                 anneal_lr(opt, base_lr, frac, warm)
             x = x.to(dev, non_blocking=True)
-            loss = denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm)
+            loss = denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm, text_cache)
             denoiser_update(model.unet, opt, ema, loss, ema_decay(step, args.ema, warm_from))
             step += 1
             if t_first is None:
@@ -283,7 +288,9 @@ def train_denoiser(args, rank, world, dev):
                     if saved:
                         log(rank, f"denoiser: compile cache: {saved}")
             if step % 100 == 0:
-                log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s")
+                cached = f" text cache {len(text_cache)} captions" if text_cache is not None and step % 1000 == 0 else ""
+                log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s"
+                    + cached)
             if time.time() - t0 > args.minutes * 60 or step >= args.max_steps:
                 break
             # a lent machine can go away mid-run: keep a recent checkpoint on disk
@@ -347,6 +354,9 @@ def main():
     ap.add_argument("--compile-cache", default=None, metavar="FILE",
                     help="denoiser, with --compile: load torch.compile's kernels from FILE when it exists, "
                          "and write them there after the first step (carried to the next lent machine)")
+    ap.add_argument("--text-cache-gb", type=float, default=0, metavar="GB",
+                    help="denoiser: keep the frozen text encoder's features of each caption seen, in up to "
+                         "GB of device memory, and look them up instead of encoding again (0: off; 66 KB a caption)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
     ap.add_argument("--prediction", default="epsilon", choices=PREDICTIONS,
                     help="denoiser: what the U-Net outputs, the noise or v (docs/model.md); "
