@@ -1,7 +1,7 @@
 """The frozen text encoder's features, kept per caption on the training device.
 
 The denoiser's text encoder never changes while it trains, and a run sees the same
-captions again and again (about 208,000 distinct ones in 3.3 million draws, a 23-minute
+captions again and again (about 334,000 distinct ones in 3.3 million draws, a 23-minute
 run's worth at batch 512), so each caption is encoded once and its features are looked
 up after that: the loop then neither tokenises on the host nor runs the text encoder's
 many small kernels for the captions it has seen. Features are padded to the fixed
