@@ -86,6 +86,9 @@ def main():
     ap.add_argument("--draws", type=int, default=4)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=5.0)
+    ap.add_argument("--b-guidance", type=float, default=None,
+                    help="b's guidance, when not --guidance (then a and b may be the same file: a sampler "
+                         "setting against another)")
     ap.add_argument("--batch", type=int, default=200, help="prompts per sampler batch")
     ap.add_argument("--limit", type=int, default=0, help="the first N prompts only (a quick check)")
     ap.add_argument("--minutes", type=float, default=0, help="start no draw after this long (0: no limit)")
@@ -98,6 +101,7 @@ def main():
     _, meta = load(args.data)
     prompts = english_prompts(meta)[:args.limit or None]
     models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
+    guidance = {"a": args.guidance, "b": args.guidance if args.b_guidance is None else args.b_guidance}
     judges, text = {}, {}
     with torch.no_grad():
         ids, mask = batch_tokens(prompts, models["a"].cfg.text.max_len, dev)
@@ -111,7 +115,7 @@ def main():
             if done and args.minutes and time.time() - t0 > args.minutes * 60:
                 break
             for m, model in models.items():
-                x = draw(model, prompts, d, args.steps, args.guidance, args.batch, dev)
+                x = draw(model, prompts, d, args.steps, guidance[m], args.batch, dev)
                 for j, clip in judges.items():
                     sims[j][m] = sims[j][m] + (encode_images(clip, x, dev) @ text[j].t()).double().cpu()
             done += 1
