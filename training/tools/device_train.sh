@@ -27,7 +27,7 @@
 # --compile in B_ARGS: the first snap after the first step brings torch.compile's kernels
 # back ($OUT/compile-cache.bin.xz.part*); here `cat parts > ../.carry-cc/compile-cache.bin.xz`,
 # and a later bg that finds it starts from them. Carry .carry-cc with .carry when the two
-# fit (the tree and .carry leave about 0.9 MiB, the U-Net's cache is 7.9 MB); else in two calls: .carry in a first one
+# fit (the tree and .carry leave about 0.8 MiB, the U-Net's cache is 7.9 MB); else in two calls: .carry in a first one
 # that runs `python3 -m tools.carry unpack`, then .carry-cc alone in the bg call (unpack
 # keeps the data set already there).
 # Evaluation also uses the measuring CLIP: runs/eval-clip/clip.pt after EVAL_CLIP_MIN, else
