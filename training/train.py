@@ -288,7 +288,8 @@ def train_denoiser(args, rank, world, dev):
                     if saved:
                         log(rank, f"denoiser: compile cache: {saved}")
             if step % 100 == 0:
-                cached = f" text cache {len(text_cache)} captions" if text_cache is not None and step % 1000 == 0 else ""
+                cached = f" text cache {len(text_cache)} captions held, {text_cache.encoded} encoded" \
+                    if text_cache is not None and step % 1000 == 0 else ""
                 log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s"
                     + cached)
             if time.time() - t0 > args.minutes * 60 or step >= args.max_steps:

@@ -32,7 +32,7 @@ class TextFeatureCache:
         self.rows = {}        # caption -> its row in feats and masks
         self.feats = torch.empty(0, self.length, self.dim, device=device)
         self.masks = torch.empty(0, self.length, device=device)
-        self.encoded = 0      # captions put through the text encoder (for the log)
+        self.encoded = 0      # captions put through the text encoder (logged beside len())
 
     def _encode(self, captions):
         ids, mask = batch_tokens(captions, self.max_len, self.device, fixed=True)
