@@ -13,7 +13,8 @@ all the prompts by the draw-averaged similarity. After each draw (both models)
 it writes, per judge J, OUT/per-prompt-{a,b}-J.jsonl (set "english_all", the
 format tools/compare_eval.py reads) and OUT/compare-J.md, so a run cut short
 still leaves a paired result over the draws done; --minutes stops it from
-starting another draw after that long.
+starting another draw after that long. --b-steps and --b-guidance give b its own
+sampler settings, so a and b may be one model file under two settings.
 """
 import argparse
 import json
@@ -49,6 +50,14 @@ def english_prompts(meta):
 def draw(model, prompts, d, steps, guidance, batch, dev):
     """One image per prompt; the noise depends on the draw and the prompt only."""
     return sample_all(model, prompts, steps, guidance, SEED_BASE * (d + 1), batch, dev)
+
+
+def sampler_settings(args):
+    """({model: steps}, {model: guidance}): b's own where --b-steps / --b-guidance give them"""
+    def pick(own, shared):
+        return shared if own is None else own
+    return ({"a": args.steps, "b": pick(args.b_steps, args.steps)},
+            {"a": args.guidance, "b": pick(args.b_guidance, args.guidance)})
 
 
 def rows(prompts, sims, draws):
@@ -89,6 +98,8 @@ def main():
     ap.add_argument("--b-guidance", type=float, default=None,
                     help="b's guidance, when not --guidance (then a and b may be the same file: a sampler "
                          "setting against another)")
+    ap.add_argument("--b-steps", type=int, default=None,
+                    help="b's sampler steps, when not --steps (like --b-guidance)")
     ap.add_argument("--batch", type=int, default=200, help="prompts per sampler batch")
     ap.add_argument("--limit", type=int, default=0, help="the first N prompts only (a quick check)")
     ap.add_argument("--minutes", type=float, default=0, help="start no draw after this long (0: no limit)")
@@ -101,7 +112,7 @@ def main():
     _, meta = load(args.data)
     prompts = english_prompts(meta)[:args.limit or None]
     models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
-    guidance = {"a": args.guidance, "b": args.guidance if args.b_guidance is None else args.b_guidance}
+    steps, guidance = sampler_settings(args)
     judges, text = {}, {}
     with torch.no_grad():
         ids, mask = batch_tokens(prompts, models["a"].cfg.text.max_len, dev)
@@ -115,7 +126,7 @@ def main():
             if done and args.minutes and time.time() - t0 > args.minutes * 60:
                 break
             for m, model in models.items():
-                x = draw(model, prompts, d, args.steps, guidance[m], args.batch, dev)
+                x = draw(model, prompts, d, steps[m], guidance[m], args.batch, dev)
                 for j, clip in judges.items():
                     sims[j][m] = sims[j][m] + (encode_images(clip, x, dev) @ text[j].t()).double().cpu()
             done += 1
