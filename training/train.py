@@ -355,9 +355,10 @@ def main():
     ap.add_argument("--compile-cache", default=None, metavar="FILE",
                     help="denoiser, with --compile: load torch.compile's kernels from FILE when it exists, "
                          "and write them there after the first step (carried to the next lent machine)")
-    ap.add_argument("--text-cache-gb", type=float, default=0, metavar="GB",
+    ap.add_argument("--text-cache-gb", type=float, default=0, metavar="GIB",
                     help="denoiser: keep the frozen text encoder's features of each caption seen, in up to "
-                         "GB of device memory, and look them up instead of encoding again (0: off; 66 KB a caption)")
+                         "GIB GiB of device memory, and look them up instead of encoding again (0: off; 66 KB a "
+                         "caption)")
     ap.add_argument("--cross-mode", default="state", choices=["state", "paper"])
     ap.add_argument("--prediction", default="epsilon", choices=PREDICTIONS,
                     help="denoiser: what the U-Net outputs, the noise or v (docs/model.md); "
