@@ -145,3 +145,18 @@ def test_unpack_keeps_a_data_set_already_there_when_none_is_carried(tmp_path, mo
     os.remove(data / "meta.json")   # nothing there and nothing carried: a clear failure
     with pytest.raises(FileNotFoundError):
         unpack_in(tmp_path, monkeypatch)
+
+
+def test_pack_from_a_built_data_set_unpacks_to_the_same_files(tmp_path, monkeypatch):
+    built = tmp_path / "built"
+    built.mkdir()
+    images = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 4), dtype=np.uint8)
+    np.save(built / "images.npy", images)
+    meta = [{"source": "emoji", "id": str(i), "captions": {"en": ["x"]}, "held_out": False} for i in range(3)]
+    (built / "meta.json").write_text(json.dumps(meta))
+    monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
+    carry.pack(type("Args", (), {"dataset": str(built), "model": None})())
+    unpack_in(tmp_path, monkeypatch)
+    out = tmp_path / "training" / "cache" / "dataset"
+    assert np.array_equal(np.load(out / "images.npy"), images)
+    assert json.loads((out / "meta.json").read_text()) == meta

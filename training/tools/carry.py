@@ -5,6 +5,8 @@ small enough to travel with the working tree (64 MiB in all), and unpacked there
     python3 -m tools.carry unpack [--init M.safetensors]    # there (device_train.sh)
 
 pack, in ../.carry/:
+  --dataset D      -> images.npy.xz and meta.json.gz from D (as data.build_dataset
+                      wrote it; about 100 s for the whole set)
   ds.npz           -> images.npy.xz (lzma -9e; under 16 MB instead of 24.8 MB)
   clip-weights.pt  -> clip-image.pt (without the text tower: that is the shipped
                       model's frozen text encoder, bit for bit)
@@ -50,6 +52,14 @@ JUDGE = "judges/clip-image.pt"   # the committed image tower for SHIPPED's text 
 
 
 def pack(args):
+    os.makedirs(CARRY, exist_ok=True)
+    if args.dataset:   # straight from a data set built here (data.build_dataset)
+        with open(os.path.join(args.dataset, "images.npy"), "rb") as src, \
+                lzma.open(os.path.join(CARRY, "images.npy.xz"), "wb", preset=9 | lzma.PRESET_EXTREME) as dst:
+            shutil.copyfileobj(src, dst, 1 << 24)
+        with open(os.path.join(args.dataset, "meta.json"), "rb") as src, \
+                gzip.open(os.path.join(CARRY, "meta.json.gz"), "wb", compresslevel=9) as dst:
+            shutil.copyfileobj(src, dst)
     ds = os.path.join(CARRY, "ds.npz")
     if os.path.exists(ds) and not os.path.exists(os.path.join(CARRY, "images.npy.xz")):
         buf = io.BytesIO()
@@ -136,6 +146,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("verb", choices=["pack", "unpack", "evalset", "unpack-eval"])
     ap.add_argument("--model", default=None, help="pack: carry this model file's U-Net as the next init")
+    ap.add_argument("--dataset", default=None,
+                    help="pack: the data set folder to carry (images.npy, meta.json; e.g. cache/dataset)")
     ap.add_argument("--init", default=SHIPPED, help="unpack: the model file (or U-Net only file) to continue")
     args = ap.parse_args()
     {"pack": pack, "unpack": unpack, "evalset": evalset, "unpack-eval": unpack_eval}[args.verb](args)

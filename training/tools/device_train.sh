@@ -30,6 +30,10 @@
 # fit (the tree and .carry leave about 0.8 MiB, the U-Net's cache is 7.9 MB); else in two calls: .carry in a first one
 # that runs `python3 -m tools.carry unpack`, then .carry-cc alone in the bg call (unpack
 # keeps the data set already there).
+# An init too big to carry beside the tree (the grown U-Net, 16.8 MB as xz): cut it here with
+# `python3 -m tools.carry_parts split FILE.xz --parts 3`, carry the parts over several calls, each
+# running `python3 -m tools.carry_parts gather` (it joins them into runs/ once all are there), then
+# INIT=runs/FILE (U-Net tensors alone: unpack adds the shipped text encoder).
 # Evaluation also uses the measuring CLIP: runs/eval-clip/clip.pt after EVAL_CLIP_MIN, else
 # judges/measuring-clip.pt (committed, fp16).
 #   textenc - a longer-trained CLIP from the shipped text encoder (CLIP_MIN minutes), its
