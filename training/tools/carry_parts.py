@@ -5,10 +5,9 @@ the 64 MiB a call carries), sent in parts over several calls and joined there.
     python3 -m tools.carry_parts gather                  # there, in each call
 
 split writes ../.carry-init/NAME.part00 ... and NAME.manifest.json (size, sha256,
-part count) and prints which parts to carry in which call: `.carry-init` is
-carried whole, so move the parts of later calls out of it first (or split
-into a folder per call with --out). gather, on the device machine, moves
-what this call carried into runs/stash/ (kept between calls on a warm
+part count) and prints each part's size: `.carry-init` is carried whole, so
+move the parts of later calls out of it before each call. gather, on the
+device machine, copies what this call carried into runs/stash/ (kept between calls on a warm
 machine) and, once every part of a manifest is there, joins them into
 runs/NAME, checks size and sha256, and unpacks NAME.xz to runs/NAME less .xz.
 """
