@@ -160,3 +160,23 @@ def test_pack_from_a_built_data_set_unpacks_to_the_same_files(tmp_path, monkeypa
     out = tmp_path / "training" / "cache" / "dataset"
     assert np.array_equal(np.load(out / "images.npy"), images)
     assert json.loads((out / "meta.json").read_text()) == meta
+
+
+def test_unpack_takes_the_images_gathered_from_parts(tmp_path, monkeypatch):
+    # phase 24's tree leaves no room for images.npy.xz in one call: carry_parts
+    # splits it here and gathers it there into runs/images.npy, meta.json.gz
+    # travels in .carry as before
+    from tools import carry_parts
+    fake_carry(tmp_path)
+    xz = tmp_path / "images.npy.xz"
+    os.replace(tmp_path / ".carry" / "images.npy.xz", xz)
+    _, parts = carry_parts.split(str(xz), 2, str(tmp_path / "parts"))
+    work = tmp_path / "training"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    joined = carry_parts.gather(str(tmp_path / "parts"))
+    assert joined == ["runs/images.npy"]
+    unpack_in(tmp_path, monkeypatch)
+    assert np.array_equal(np.load(work / "cache" / "dataset" / "images.npy"), np.zeros((2, 64, 64, 4), np.uint8))
+    assert not (work / "runs" / "images.npy").exists()
+    assert len(json.loads((work / "cache" / "dataset" / "meta.json").read_text())) == 2

@@ -23,6 +23,10 @@ evalset, here: ../.carry/evalset.npz and evalset-meta.json.gz, the held-out
   a model file can be scored on the device without the 17 MB data set (carry
   those two paths, not .carry); unpack-eval, there, makes cache/dataset of them.
   evaluate.py picks the same prompts and images from it, so the same figures.
+  Since phase 24 (a 21 MB default model) the tree leaves about 10 MiB: split
+  images.npy.xz with `tools.carry_parts split ../.carry/images.npy.xz --parts 2`
+  (moved out of .carry/), gather its parts over two calls, and unpack takes
+  runs/images.npy, their join, where no images.npy.xz is carried.
 unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32; with an
   untrained image tower when none is carried), and
   runs/init.safetensors: --init as a whole model file, the shipped model's text
@@ -47,6 +51,7 @@ from dir7.dataset import load as load_dataset  # noqa: E402
 from dir7.export import read_safetensors, write_safetensors  # noqa: E402
 
 CARRY = "../.carry"
+GATHERED = "runs/images.npy"   # tools.carry_parts gather's join of images.npy.xz's parts
 SHIPPED = "../data/models/dir7-default.safetensors"
 JUDGE = "judges/clip-image.pt"   # the committed image tower for SHIPPED's text encoder
 
@@ -92,6 +97,10 @@ def unpack(args):
     elif os.path.exists(xz):
         with lzma.open(xz) as src, open("cache/dataset/images.npy", "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 24)
+    elif os.path.exists(GATHERED):
+        # the tree grew past the room for the whole data set beside it (the grown
+        # default model, phase 24): images.npy.xz came in parts over two calls
+        shutil.move(GATHERED, "cache/dataset/images.npy")
     else:
         np.save("cache/dataset/images.npy", np.load(os.path.join(CARRY, "ds.npz"))["images"])
     if os.path.exists(meta_gz):
