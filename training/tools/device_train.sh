@@ -36,6 +36,7 @@
 # part00) with `python3 -m tools.carry_parts gather`, call 2 .carry-init (part01) and .carry with
 # `python3 -m tools.carry_parts gather && python3 -m tools.carry unpack` (unpack takes the gathered
 # runs/images.npy), call 3 .carry-cc alone with bg (INIT left out: the shipped file).
+# `bash tools/prepare_carry.sh` makes all of it here on a fresh checkout and prints the calls.
 # An init too big to carry beside the tree (the grown U-Net, 16.8 MB as xz): cut it here with
 # `python3 -m tools.carry_parts split FILE.xz --parts 3`, carry the parts over several calls, each
 # running `python3 -m tools.carry_parts gather` (it joins them into runs/ once all are there), then
