@@ -23,10 +23,9 @@ evalset, here: ../.carry/evalset.npz and evalset-meta.json.gz, the held-out
   a model file can be scored on the device without the 17 MB data set (carry
   those two paths, not .carry); unpack-eval, there, makes cache/dataset of them.
   evaluate.py picks the same prompts and images from it, so the same figures.
-  Since phase 24 (a 21 MB default model) the tree leaves about 10 MiB: split
-  images.npy.xz with `tools.carry_parts split ../.carry/images.npy.xz --parts 2`
-  (moved out of .carry/), gather its parts over two calls, and unpack takes
-  runs/images.npy, their join, where no images.npy.xz is carried.
+  Since phase 24 (a 21 MB default model) the tree leaves about 9.5 MiB, so
+  images.npy.xz travels in two parts (tools/prepare_carry.sh), and unpack takes
+  runs/images.npy, their join by carry_parts gather, where none is carried.
 unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32; with an
   untrained image tower when none is carried), and
   runs/init.safetensors: --init as a whole model file, the shipped model's text
@@ -49,9 +48,10 @@ from dir7.clip import Clip  # noqa: E402
 from dir7.config import Dir7Config  # noqa: E402
 from dir7.dataset import load as load_dataset  # noqa: E402
 from dir7.export import read_safetensors, write_safetensors  # noqa: E402
+from tools.carry_parts import RUNS as GATHER_DIR  # noqa: E402
 
 CARRY = "../.carry"
-GATHERED = "runs/images.npy"   # tools.carry_parts gather's join of images.npy.xz's parts
+GATHERED = os.path.join(GATHER_DIR, "images.npy")   # carry_parts gather's join of images.npy.xz's parts
 SHIPPED = "../data/models/dir7-default.safetensors"
 JUDGE = "judges/clip-image.pt"   # the committed image tower for SHIPPED's text encoder
 

@@ -31,12 +31,9 @@
 # that runs `python3 -m tools.carry unpack`, then .carry-cc alone in the bg call (unpack
 # keeps the data set already there).
 # Since phase 24 (the 21 MB grown default model) the tree leaves about 9.5 MiB, too little for the
-# data set's 15.9 MiB: `python3 -m tools.carry_parts split ../.carry/images.npy.xz --parts 2`, then
-# move images.npy.xz out of .carry (meta.json.gz stays); call 1 carries .carry-init (manifest and
-# part00) with `python3 -m tools.carry_parts gather`, call 2 .carry-init (part01) and .carry with
-# `python3 -m tools.carry_parts gather && python3 -m tools.carry unpack` (unpack takes the gathered
-# runs/images.npy), call 3 .carry-cc alone with bg (INIT left out: the shipped file).
-# `bash tools/prepare_carry.sh` makes all of it here on a fresh checkout and prints the calls.
+# data set's 15.9 MiB: it travels in two parts over two calls, then .carry-cc alone with bg
+# (INIT left out: the shipped file). `bash tools/prepare_carry.sh` makes the files here on a
+# fresh checkout and prints the three calls.
 # An init too big to carry beside the tree (the grown U-Net, 16.8 MB as xz): cut it here with
 # `python3 -m tools.carry_parts split FILE.xz --parts 3`, carry the parts over several calls, each
 # running `python3 -m tools.carry_parts gather` (it joins them into runs/ once all are there), then
