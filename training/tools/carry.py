@@ -90,19 +90,23 @@ def unpack(args):
     os.makedirs("runs/b", exist_ok=True)
     xz = os.path.join(CARRY, "images.npy.xz")
     meta_gz = os.path.join(CARRY, "meta.json.gz")
-    if not os.path.exists(meta_gz) and all(os.path.exists(f"cache/dataset/{f}") for f in ("images.npy", "meta.json")):
-        # an earlier call on this machine unpacked it: a call with no room for the data set
-        # (the compile cache's, device_train.sh) carries other things and keeps this one
-        print("unpack: no data set carried; keeping the one in cache/dataset")
-    elif os.path.exists(xz):
+    ds_npz = os.path.join(CARRY, "ds.npz")
+    if os.path.exists(xz):
         with lzma.open(xz) as src, open("cache/dataset/images.npy", "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 24)
     elif os.path.exists(GATHERED):
         # the tree grew past the room for the whole data set beside it (the grown
         # default model, phase 24): images.npy.xz came in parts over two calls
         shutil.move(GATHERED, "cache/dataset/images.npy")
+    elif os.path.exists(ds_npz):
+        np.save("cache/dataset/images.npy", np.load(ds_npz)["images"])
+    elif all(os.path.exists(f"cache/dataset/{f}") for f in ("images.npy", "meta.json")):
+        # an earlier call on this machine unpacked it: a call with no room for the data set
+        # (the compile cache's, device_train.sh) carries other things and keeps this one;
+        # a meta.json.gz left from that call may still be there
+        print("unpack: no data set carried; keeping the one in cache/dataset")
     else:
-        np.save("cache/dataset/images.npy", np.load(os.path.join(CARRY, "ds.npz"))["images"])
+        sys.exit("unpack: no data set carried (images.npy.xz, its gathered parts or ds.npz) and none in cache/dataset")
     if os.path.exists(meta_gz):
         gunzip(meta_gz, "cache/dataset/meta.json")
     shipped, shipped_meta = read_safetensors(SHIPPED)
