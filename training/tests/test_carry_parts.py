@@ -55,3 +55,36 @@ def test_absurd_part_counts_are_refused(tmp_path):
     for n in (0, 4):
         with pytest.raises(ValueError):
             carry_parts.split(str(src), n, str(tmp_path / "out"))
+
+
+def test_stage_deals_two_files_into_calls_that_fit_and_gather_joins_each_once(tmp_path):
+    # prepare_carry.sh's plan: the data set and a U-Net to go on from, more than
+    # one call can carry beside the tree, dealt into call folders of `room` bytes
+    images, unet = os.urandom(30_000), os.urandom(25_000)
+    with lzma.open(tmp_path / "images.npy.xz", "wb", preset=0) as f:
+        f.write(images)
+    with lzma.open(tmp_path / "unet.safetensors.xz", "wb", preset=0) as f:
+        f.write(unet)
+    room = 16_000
+    calls = carry_parts.stage([str(tmp_path / "images.npy.xz"), str(tmp_path / "unet.safetensors.xz")],
+                              room, str(tmp_path / "calls"))
+    folders = [tmp_path / "calls" / str(n) for n in range(1, len(calls) + 1)]
+    assert sorted(os.listdir(tmp_path / "calls")) == sorted(str(n) for n in range(1, len(calls) + 1))
+    for folder in folders:
+        assert 0 < sum(f.stat().st_size for f in folder.iterdir()) <= room
+    joined = []
+    for folder in folders:
+        joined += call(tmp_path, [str(f) for f in sorted(folder.iterdir())])
+    runs = tmp_path / "runs"
+    assert joined == [str(runs / "images.npy"), str(runs / "unet.safetensors")]
+    assert (runs / "images.npy").read_bytes() == images and (runs / "unet.safetensors").read_bytes() == unet
+    # carry unpack moves runs/images.npy away; a later call's gather leaves it gone
+    (runs / "images.npy").unlink()
+    assert call(tmp_path, []) == [] and not (runs / "images.npy").exists()
+
+
+def test_stage_refuses_a_room_too_small_for_a_manifest(tmp_path):
+    src = tmp_path / "blob.bin"
+    src.write_bytes(b"x" * 100)
+    with pytest.raises(ValueError, match="room"):
+        carry_parts.stage([str(src)], 100, str(tmp_path / "calls"))

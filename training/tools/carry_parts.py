@@ -2,6 +2,7 @@
 the 64 MiB a call carries), sent in parts over several calls and joined there.
 
     python3 -m tools.carry_parts split FILE --parts N    # here, in training/
+    python3 -m tools.carry_parts stage FILE... --room BYTES --out DIR
     python3 -m tools.carry_parts gather                  # there, in each call
 
 split writes ../.carry-init/NAME.part00 ... and NAME.manifest.json (size, sha256,
@@ -9,7 +10,13 @@ part count) and prints each part's size: `.carry-init` is carried whole, so
 move the parts of later calls out of it before each call. gather, on the
 device machine, copies what this call carried into runs/stash/ (kept between calls on a warm
 machine) and, once every part of a manifest is there, joins them into
-runs/NAME, checks size and sha256, and unpacks NAME.xz to runs/NAME less .xz.
+runs/NAME, checks size and sha256, and unpacks NAME.xz to runs/NAME less .xz
+(once: a later call's gather leaves a joined file alone).
+
+stage does the splitting for several files at once and deals their parts out
+into DIR/1, DIR/2, ..., one folder per call, none over BYTES (the room the tree
+leaves a call): before call N, `rm -rf ../.carry-init && cp -r DIR/N ../.carry-init`
+(tools/prepare_carry.sh prints the calls).
 """
 import argparse
 import hashlib
@@ -53,6 +60,37 @@ def split(path, parts, out=OUT):
     return manifest, written
 
 
+def stage(paths, room, out):
+    """Split each file in parts that fit `room` bytes beside a manifest, then deal
+    the parts, in order, into out/1, out/2, ...: a new folder whenever the next
+    part would overfill the current one. Returns the folders' contents."""
+    manifest_room = 4096
+    if room <= manifest_room:
+        raise ValueError(f"stage: {room} bytes of room leave nothing for the parts")
+    calls, used = [[]], [0]
+    tmp = os.path.join(out, "parts")
+    for path in paths:
+        size = os.path.getsize(path)
+        parts = -(-size // (room - manifest_room))
+        manifest, written = split(path, parts, tmp)
+        name = os.path.basename(path)
+        for i, part in enumerate(written):
+            files = [part] + ([os.path.join(tmp, f"{name}.manifest.json")] if i == 0 else [])
+            need = sum(os.path.getsize(f) for f in files)
+            if used[-1] + need > room:
+                calls.append([])
+                used.append(0)
+            calls[-1] += files
+            used[-1] += need
+    for n, files in enumerate(calls, 1):
+        folder = os.path.join(out, str(n))
+        os.makedirs(folder, exist_ok=True)
+        for f in files:
+            shutil.move(f, os.path.join(folder, os.path.basename(f)))
+    os.rmdir(tmp)
+    return [[os.path.basename(f) for f in files] for files in calls]
+
+
 def gather(carried=OUT, stash=STASH, runs=RUNS):
     """Move carried parts into the stash; join every manifest whose parts are all
     there. Returns the paths joined in this call."""
@@ -67,6 +105,9 @@ def gather(carried=OUT, stash=STASH, runs=RUNS):
         name, n = manifest["name"], manifest["parts"]
         if os.path.basename(name) != name:
             raise ValueError(f"gather: manifest {m} names a path, not a file: {name!r}")
+        done = os.path.join(stash, f"{name}.joined")
+        if os.path.exists(done):   # joined by an earlier call (and perhaps used since)
+            continue
         parts = [os.path.join(stash, f"{name}.part{i:02d}") for i in range(n)]
         missing = [os.path.basename(p) for p in parts if not os.path.exists(p)]
         if missing:
@@ -87,6 +128,7 @@ def gather(carried=OUT, stash=STASH, runs=RUNS):
                 shutil.copyfileobj(src, out, 1 << 24)
             os.remove(dest)
             dest = dest[:-3]
+        open(done, "w").close()
         print(f"gather: {name}: {n} parts joined and checked -> {dest}")
         joined.append(dest)
     return joined
@@ -94,14 +136,24 @@ def gather(carried=OUT, stash=STASH, runs=RUNS):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("verb", choices=["split", "gather"])
-    ap.add_argument("file", nargs="?", help="split: the file to cut")
+    ap.add_argument("verb", choices=["split", "stage", "gather"])
+    ap.add_argument("file", nargs="*", help="split: the file to cut; stage: the files")
     ap.add_argument("--parts", type=int, default=2)
-    ap.add_argument("--out", default=OUT, help="split: where the parts go")
+    ap.add_argument("--room", type=int, help="stage: the bytes one call can carry beside the tree")
+    ap.add_argument("--out", default=OUT, help="split, stage: where the parts go")
     args = ap.parse_args()
-    if args.verb == "split":
-        if not args.file:
-            sys.exit("split: which file?")
+    if args.verb == "stage":
+        if not args.file or not args.room:
+            sys.exit("stage: which files, and how much --room?")
+        if os.path.exists(args.out):
+            sys.exit(f"stage: {args.out} exists; remove it first")
+        for n, files in enumerate(stage(args.file, args.room, args.out), 1):
+            size = sum(os.path.getsize(os.path.join(args.out, str(n), f)) for f in files)
+            print(f"{args.out}/{n}: {size / 2**20:.2f} MiB: {', '.join(files)}")
+    elif args.verb == "split":
+        if len(args.file) != 1:
+            sys.exit("split: which file (one)?")
+        args.file = args.file[0]
         manifest, written = split(args.file, args.parts, args.out)
         for p in written:
             print(f"{p}: {os.path.getsize(p) / 2**20:.2f} MiB")

@@ -30,10 +30,10 @@
 # fit (the tree and .carry leave about 0.8 MiB, the U-Net's cache is 7.9 MB); else in two calls: .carry in a first one
 # that runs `python3 -m tools.carry unpack`, then .carry-cc alone in the bg call (unpack
 # keeps the data set already there).
-# Since phase 24 (the 21 MB grown default model) the tree leaves about 9.5 MiB, too little for the
-# data set's 15.9 MiB: it travels in two parts over two calls, then .carry-cc alone with bg
-# (INIT left out: the shipped file). `bash tools/prepare_carry.sh` makes the files here on a
-# fresh checkout and prints the three calls.
+# Since phase 24 (the 21 MB grown default model) the tree leaves under 10 MiB, too little for the
+# data set's 15.9 MiB: it travels in parts over several calls, then .carry-cc alone with bg.
+# `bash tools/prepare_carry.sh [COMMIT:PATH]` makes the files here on a fresh checkout, with
+# the parts of a U-Net kept in the history to go on from, and prints the calls.
 # An init too big to carry beside the tree (the grown U-Net, 16.8 MB as xz): cut it here with
 # `python3 -m tools.carry_parts split FILE.xz --parts 3`, carry the parts over several calls, each
 # running `python3 -m tools.carry_parts gather` (it joins them into runs/ once all are there), then
