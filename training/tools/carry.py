@@ -23,9 +23,9 @@ evalset, here: ../.carry/evalset.npz and evalset-meta.json.gz, the held-out
   a model file can be scored on the device without the 17 MB data set (carry
   those two paths, not .carry); unpack-eval, there, makes cache/dataset of them.
   evaluate.py picks the same prompts and images from it, so the same figures.
-  Since phase 24 (a 21 MB default model) the tree leaves about 9.5 MiB, so
-  images.npy.xz travels in two parts (tools/prepare_carry.sh), and unpack takes
-  runs/images.npy, their join by carry_parts gather, where none is carried.
+  Since phase 24 (a 21 MB default model) the tree leaves under 10 MiB, so
+  images.npy.xz travels in parts over several calls (tools/prepare_carry.sh), and
+  unpack takes runs/images.npy, their join by carry_parts gather, where none is carried.
 unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32; with an
   untrained image tower when none is carried), and
   runs/init.safetensors: --init as a whole model file, the shipped model's text
@@ -96,7 +96,7 @@ def unpack(args):
             shutil.copyfileobj(src, dst, 1 << 24)
     elif os.path.exists(GATHERED):
         # the tree grew past the room for the whole data set beside it (the grown
-        # default model, phase 24): images.npy.xz came in parts over two calls
+        # default model, phase 24): images.npy.xz came in parts over several calls
         shutil.move(GATHERED, "cache/dataset/images.npy")
     elif os.path.exists(ds_npz):
         np.save("cache/dataset/images.npy", np.load(ds_npz)["images"])

@@ -1,5 +1,6 @@
-"""A file too big to travel in one device call (the tree leaves about 15.8 MiB of
-the 64 MiB a call carries), sent in parts over several calls and joined there.
+"""A file too big to travel in one device call (since phase 24 the tree leaves
+under 10 MiB of the 64 MiB a call carries), sent in parts over several calls and
+joined there.
 
     python3 -m tools.carry_parts split FILE --parts N    # here, in training/
     python3 -m tools.carry_parts stage FILE... --room BYTES --out DIR
@@ -72,7 +73,7 @@ def stage(paths, room, out):
     for path in paths:
         size = os.path.getsize(path)
         parts = -(-size // (room - manifest_room))
-        manifest, written = split(path, parts, tmp)
+        _, written = split(path, parts, tmp)
         name = os.path.basename(path)
         for i, part in enumerate(written):
             files = [part] + ([os.path.join(tmp, f"{name}.manifest.json")] if i == 0 else [])

@@ -26,18 +26,12 @@
 # EVAL_STEPS (sampler steps of those evaluations, default 20; fewer for a quick check).
 # --compile in B_ARGS: the first snap after the first step brings torch.compile's kernels
 # back ($OUT/compile-cache.bin.xz.part*); here `cat parts > ../.carry-cc/compile-cache.bin.xz`,
-# and a later bg that finds it starts from them. Carry .carry-cc with .carry when the two
-# fit (the tree and .carry leave about 0.8 MiB, the U-Net's cache is 7.9 MB); else in two calls: .carry in a first one
-# that runs `python3 -m tools.carry unpack`, then .carry-cc alone in the bg call (unpack
-# keeps the data set already there).
-# Since phase 24 (the 21 MB grown default model) the tree leaves under 10 MiB, too little for the
-# data set's 15.9 MiB: it travels in parts over several calls, then .carry-cc alone with bg.
-# `bash tools/prepare_carry.sh [COMMIT:PATH]` makes the files here on a fresh checkout, with
-# the parts of a U-Net kept in the history to go on from, and prints the calls.
-# An init too big to carry beside the tree (the grown U-Net, 16.8 MB as xz): cut it here with
-# `python3 -m tools.carry_parts split FILE.xz --parts 3`, carry the parts over several calls, each
-# running `python3 -m tools.carry_parts gather` (it joins them into runs/ once all are there), then
-# INIT=runs/FILE (U-Net tensors alone: unpack adds the shipped text encoder).
+# and a later bg that finds it starts from them.
+# Since phase 24 (the 21 MB grown default model) the tree leaves under 10 MiB a call, too little
+# for the data set's 15.9 MiB: `bash tools/prepare_carry.sh [COMMIT:PATH]` stages it, and the
+# parts of a U-Net kept in the history to go on from, into calls that each run
+# `python3 -m tools.carry_parts gather`, then the bg call with .carry-cc alone and INIT=runs/FILE
+# (U-Net tensors alone: unpack adds the shipped text encoder, and keeps the data set already there).
 # Evaluation also uses the measuring CLIP: runs/eval-clip/clip.pt after EVAL_CLIP_MIN, else
 # judges/measuring-clip.pt (committed, fp16).
 #   textenc - a longer-trained CLIP from the shipped text encoder (CLIP_MIN minutes), its
