@@ -184,3 +184,23 @@ def test_unpack_takes_the_images_gathered_from_parts(tmp_path, monkeypatch):
     # with meta.json.gz but nothing gathered; the data set unpacked before stays
     unpack_in(tmp_path, monkeypatch)
     assert np.array_equal(np.load(work / "cache" / "dataset" / "images.npy"), np.zeros((2, 64, 64, 4), np.uint8))
+
+
+def test_device_train_bg_starts_nothing_when_unpack_fails(tmp_path):
+    # phase 26's first bg call on a fresh machine had no data set: unpack said so,
+    # and the call still started a run that failed minutes later in its export
+    import shutil
+    import subprocess
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    work = tmp_path / "training"
+    shutil.copytree(os.path.join(here, "tools"), work / "tools",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "out").mkdir()
+    env = dict(os.environ, OUT=str(tmp_path / "out"), INIT="runs/none.safetensors", PYTHONPATH=here)
+    r = subprocess.run(["bash", "tools/device_train.sh", "bg", "1"], cwd=work, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "no data set carried" in r.stdout + r.stderr
+    assert "nothing started" in r.stderr
+    assert not (work / "runs" / "b.name").exists()
+    assert not (work / "runs" / "b.args").exists()

@@ -117,6 +117,14 @@ fit_probe() {
   done
 }
 
+# the carried data set and INIT into runs/; without them nothing may start (phase 26's
+# first bg call went on to train and export with neither, and failed only there)
+unpack_or_stop() {
+  python3 -m tools.carry unpack --init "$INIT" && return 0
+  echo "device_train.sh: set-up failed (above); nothing started" >&2
+  exit 1
+}
+
 # start train.py denoiser in the background in runs/$1 from runs/init.safetensors for
 # DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end.
 # With --compile: torch.compile's kernels from ../.carry-cc/compile-cache.bin.xz when carried
@@ -167,7 +175,7 @@ continue)
   nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 > "$OUT/gpu-util.txt" 2>&1 &
   SMI=$!
   rm -f runs/b/denoiser-state.pt   # a warm machine keeps runs/: INIT, not the last checkpoint, is the start
-  python3 -m tools.carry unpack --init "$INIT"
+  unpack_or_stop
   echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT"
   python3 train.py denoiser --run runs/b --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 --batch "$BATCH" \
     --init-model runs/init.safetensors > runs/b.log 2>&1
@@ -185,7 +193,7 @@ bg)
   INIT=${INIT:-../data/models/dir7-default.safetensors}
   T0=$(date +%s)
   rm -rf runs/b runs/b.* runs/s runs/s.* runs/paired-*
-  python3 -m tools.carry unpack --init "$INIT"
+  unpack_or_stop
   echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT"
   setsid nohup nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 \
     > runs/gpu-util.txt 2>&1 < /dev/null &
@@ -222,7 +230,7 @@ textenc)
   INIT=${INIT:-../data/models/dir7-default.safetensors}
   T0=$(date +%s)
   rm -rf runs/b runs/b.* runs/s runs/s.* runs/t runs/judge
-  python3 -m tools.carry unpack --init "$INIT"
+  unpack_or_stop
   mkdir -p runs/judge runs/t; cp runs/b/clip.pt runs/judge/clip.pt
   python3 train.py clip --run runs/t --minutes "$CLIP_MIN" --batch 256 --anneal --init-clip runs/b/clip.pt \
     --save-minutes 2 > runs/t.log 2>&1
@@ -293,7 +301,7 @@ probe)
   # added, e.g. "--prediction v --min-snr 5"); then tools/probe_fit.py scores each run's
   # model and $INIT on that run's N images
   INIT=${INIT:-../data/models/dir7-default.safetensors}
-  python3 -m tools.carry unpack --init "$INIT"
+  unpack_or_stop
   for n in ${PROBES:-64}; do
     rm -rf runs/p$n; mkdir -p runs/p$n; cp runs/b/clip.pt runs/p$n/
     python3 train.py denoiser --run runs/p$n --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \

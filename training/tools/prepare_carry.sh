@@ -59,4 +59,10 @@ cat <<PLAN
        B_ARGS="--prediction v --lr 5e-4 --compile --text-cache-gb 24 --res-blocks 2" bash tools/device_train.sh bg 540
   then snap 520, then snap 570 (evaluation and the ship test against the tree's model; keep the
   budget: snap N's N plus about 380 s for the last one)
+Keep the machine busy: it goes back after 30 s with no call in flight, and the run with it
+(phase 26 lost its run so, between bg and the first snap). Issue each call the moment the
+last returns; check a call's result before the next (a refused start or a fresh machine
+means the gathered files are gone). The run needs DENOISE_MIN x 60 s plus about 150 s
+(export, evaluation, ship test) from the bg call's start: with 22 minutes, start bg with at
+least 1,500 s of the budget left, or lower DENOISE_MIN.
 PLAN
