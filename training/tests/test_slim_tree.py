@@ -1,0 +1,52 @@
+"""tools/slim_tree.sh: the folders a device run does not read go out of the working
+tree and come back unchanged."""
+import os
+import shutil
+import subprocess
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def make_tree(root):
+    for path, text in (("docs/eval/phase1/m.json", "{}"), ("tests/golden/g.bin", "gold"),
+                       ("docs/model-card.md", "card")):
+        os.makedirs(os.path.join(root, os.path.dirname(path)), exist_ok=True)
+        with open(os.path.join(root, path), "w") as f:
+            f.write(text)
+    os.makedirs(os.path.join(root, "training", "tools"))
+    shutil.copy(os.path.join(HERE, "tools", "slim_tree.sh"), os.path.join(root, "training", "tools"))
+
+
+def slim(root, verb):
+    return subprocess.run(["bash", "training/tools/slim_tree.sh", verb], cwd=root,
+                          capture_output=True, text=True, timeout=60)
+
+
+def read(root, path):
+    with open(os.path.join(root, path)) as f:
+        return f.read()
+
+
+def test_out_and_back(tmp_path):
+    make_tree(tmp_path)
+    assert slim(tmp_path, "out").returncode == 0
+    assert not (tmp_path / "docs" / "eval").exists() and not (tmp_path / "tests" / "golden").exists()
+    assert read(tmp_path, "docs/model-card.md") == "card"   # the rest stays
+    again = slim(tmp_path, "out")
+    assert again.returncode != 0 and "back" in again.stderr   # a second out would mix two stashes
+    assert slim(tmp_path, "back").returncode == 0
+    assert read(tmp_path, "docs/eval/phase1/m.json") == "{}"
+    assert read(tmp_path, "tests/golden/g.bin") == "gold"
+    assert not (tmp_path / ".slim").exists()
+
+
+def test_back_keeps_a_copy_restored_meanwhile(tmp_path):
+    make_tree(tmp_path)
+    slim(tmp_path, "out")
+    os.makedirs(tmp_path / "docs" / "eval")   # as git checkout -- docs/eval would
+    (tmp_path / "docs" / "eval" / "new.json").write_text("[]")
+    r = slim(tmp_path, "back")
+    assert r.returncode == 0 and "left for you to compare" in r.stderr
+    assert read(tmp_path, "docs/eval/new.json") == "[]"
+    assert read(tmp_path, ".slim/docs/eval/phase1/m.json") == "{}"   # nothing lost
+    assert read(tmp_path, "tests/golden/g.bin") == "gold"

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Before a device run: the tracked folders no device run reads (the evaluation records
+# and the C core's golden vectors, 23 MB together) moved out of the working tree into
+# .slim/ (ignored), so that each call's 64 MiB holds about 31 MiB of carried files
+# beside the tree instead of 9; `back` returns them.
+#   bash training/tools/slim_tree.sh out
+#   bash training/tools/slim_tree.sh back     # after the last device call, before any commit
+# While the tree is slim, git status lists their files as deleted: commit only named
+# paths then (never -a), or run `back` first; `git checkout -- docs/eval tests/golden`
+# restores them from the history too. (A fresh device machine still listed docs/eval
+# when the tree was slim, on 2026-12-02: the size limit counted only what was here.
+# Nothing a device run does reads these folders.)
+set -eu
+cd "$(dirname "$0")/../.."
+S=.slim
+PATHS="docs/eval tests/golden"
+case "${1:-}" in
+out)
+  [ -e "$S" ] && { echo "slim_tree: $S/ is there already: run 'back' first" >&2; exit 1; }
+  for p in $PATHS; do
+    [ -d "$p" ] || { echo "slim_tree: $p is missing" >&2; exit 1; }
+  done
+  for p in $PATHS; do
+    mkdir -p "$S/$(dirname "$p")"
+    mv "$p" "$S/$p"
+  done
+  echo "slim_tree: $PATHS moved to $S/ (put back: bash training/tools/slim_tree.sh back)"
+  ;;
+back)
+  [ -d "$S" ] || { echo "slim_tree: nothing to put back"; exit 0; }
+  for p in $PATHS; do
+    [ -e "$S/$p" ] || continue
+    if [ -e "$p" ]; then   # restored meanwhile (git checkout): that copy stays, and so does ours
+      echo "slim_tree: $p is there already; $S/$p left for you to compare" >&2
+      continue
+    fi
+    mv "$S/$p" "$p"
+  done
+  find "$S" -depth -type d -empty -delete
+  [ -e "$S" ] || echo "slim_tree: $PATHS back"
+  ;;
+*)
+  echo "usage: slim_tree.sh out|back" >&2; exit 2
+  ;;
+esac
