@@ -28,10 +28,11 @@
 # back ($OUT/compile-cache.bin.xz.part*); here `cat parts > ../.carry-cc/compile-cache.bin.xz`,
 # and a later bg that finds it starts from them.
 # Since phase 24 (the 21 MB grown default model) the tree leaves under 10 MiB a call, too little
-# for the data set's 15.9 MiB: `bash tools/prepare_carry.sh [COMMIT:PATH]` stages it, and the
-# parts of a U-Net kept in the history to go on from, into calls that each run
-# `python3 -m tools.carry_parts gather`, then the bg call with .carry-cc alone and INIT=runs/FILE
-# (U-Net tensors alone: unpack adds the shipped text encoder, and keeps the data set already there).
+# for the data set's 15.9 MiB: `bash tools/prepare_carry.sh [COMMIT:PATH]` slims the tree
+# (tools/slim_tree.sh) and stages the data set, and the parts of a U-Net kept in the history
+# to go on from, into calls that each run `python3 -m tools.carry_parts gather`; the last
+# also carries .carry-cc and runs bg with INIT=runs/FILE when there is room (U-Net tensors
+# alone: unpack adds the shipped text encoder, and keeps the data set already there).
 # Evaluation also uses the measuring CLIP: runs/eval-clip/clip.pt after EVAL_CLIP_MIN, else
 # judges/measuring-clip.pt (committed, fp16).
 #   textenc - a longer-trained CLIP from the shipped text encoder (CLIP_MIN minutes), its
