@@ -31,7 +31,8 @@ from dir7.text_encoder import batch_tokens                 # noqa: E402
 
 @torch.no_grad()
 def sample_batch(model, prompts, steps=20, guidance=5.0, seed=0, dev="cpu"):
-    """DPM-Solver++(2M) as diffusion.sample, a batch at a time; image i uses noise batch index i."""
+    """DPM-Solver++(2M) as diffusion.sample, a batch at a time; image i uses noise batch index i.
+    guidance: a number, or a function of the timestep t (a schedule, for experiments)."""
     cfg = model.cfg
     S = cfg.image_size
     n = len(prompts)
@@ -44,7 +45,8 @@ def sample_batch(model, prompts, steps=20, guidance=5.0, seed=0, dev="cpu"):
     for i, t in enumerate(ts):
         s = ts[i + 1] if i + 1 < steps else -1
         out = model.unet(torch.cat([x, x]), torch.full((2 * n,), t, device=dev), text, mask)
-        out = out[:n] + guidance * (out[n:] - out[:n])
+        g = guidance(t) if callable(guidance) else guidance
+        out = out[:n] + g * (out[n:] - out[:n])
         x0 = predicted_x0(cfg.diffusion.prediction, out, x, ab[t])
         if s < 0:
             x = x0

@@ -71,3 +71,32 @@ def test_b_steps_and_b_guidance_change_b_alone():
     assert pe.sampler_settings(shared) == ({"a": 20, "b": 20}, {"a": 5.0, "b": 5.0})
     own = NS(steps=20, guidance=5.0, b_steps=40, b_guidance=8.0)
     assert pe.sampler_settings(own) == ({"a": 20, "b": 40}, {"a": 5.0, "b": 8.0})
+
+
+def test_b_noisy_guidance_acts_from_its_timestep_on_and_b_alone():
+    from types import SimpleNamespace as NS
+    args = NS(steps=20, guidance=5.0, b_steps=None, b_guidance=None, b_noisy_guidance=10.0, noisy_from=700)
+    steps, guidance = pe.sampler_settings(args)
+    assert guidance["a"] == 5.0
+    assert [guidance["b"](t) for t in (999, 749, 700, 699, 49)] == [10.0, 10.0, 10.0, 5.0, 5.0]
+    args.b_guidance = 7.0   # the rest of b's steps take b's own guidance
+    assert pe.sampler_settings(args)[1]["b"](100) == 7.0
+
+
+def test_a_guidance_schedule_samples_as_its_numbers_do():
+    # a schedule that never switches is the plain number; one that switches at the first
+    # step is the other number throughout; one in between differs from both
+    from dir7.config import tiny_config
+    from dir7.unet import Dir7Model
+    torch.manual_seed(0)
+    m = Dir7Model(tiny_config("state")).eval()
+    prompts = ["red heart", "cat"]
+
+    def run(g):
+        with torch.no_grad():
+            return evaluate.sample_batch(m, prompts, steps=4, guidance=g, seed=3)
+    plain, strong = run(5.0), run(10.0)
+    assert torch.equal(run(pe.NoisyEndGuidance(10.0, 1000, 5.0)), plain)
+    assert torch.equal(run(pe.NoisyEndGuidance(10.0, 0, 5.0)), strong)
+    mixed = run(pe.NoisyEndGuidance(10.0, 700, 5.0))
+    assert not torch.equal(mixed, plain) and not torch.equal(mixed, strong)

@@ -14,7 +14,9 @@ it writes, per judge J, OUT/per-prompt-{a,b}-J.jsonl (set "english_all", the
 format tools/compare_eval.py reads) and OUT/compare-J.md, so a run cut short
 still leaves a paired result over the draws done; --minutes stops it from
 starting another draw after that long. --b-steps and --b-guidance give b its own
-sampler settings, so a and b may be one model file under two settings.
+sampler settings, so a and b may be one model file under two settings;
+--b-noisy-guidance G --noisy-from T gives b guidance G at the steps with t >= T
+only (the noisy end, where the object is decided: model card, phase 9).
 """
 import argparse
 import json
@@ -52,12 +54,25 @@ def draw(model, prompts, d, steps, guidance, batch, dev):
     return sample_all(model, prompts, steps, guidance, SEED_BASE * (d + 1), batch, dev)
 
 
+class NoisyEndGuidance:
+    """guidance `noisy` at timesteps t >= `start`, `rest` below"""
+    def __init__(self, noisy, start, rest):
+        self.noisy, self.start, self.rest = noisy, start, rest
+
+    def __call__(self, t):
+        return self.noisy if t >= self.start else self.rest
+
+
 def sampler_settings(args):
-    """({model: steps}, {model: guidance}): b's own where --b-steps / --b-guidance give them"""
+    """({model: steps}, {model: guidance}): b's own where --b-steps / --b-guidance /
+    --b-noisy-guidance give them"""
     def pick(own, shared):
         return shared if own is None else own
+    b_guidance = pick(args.b_guidance, args.guidance)
+    if getattr(args, "b_noisy_guidance", None) is not None:
+        b_guidance = NoisyEndGuidance(args.b_noisy_guidance, args.noisy_from, b_guidance)
     return ({"a": args.steps, "b": pick(args.b_steps, args.steps)},
-            {"a": args.guidance, "b": pick(args.b_guidance, args.guidance)})
+            {"a": args.guidance, "b": b_guidance})
 
 
 def rows(prompts, sims, draws):
@@ -100,6 +115,9 @@ def main():
                          "setting against another)")
     ap.add_argument("--b-steps", type=int, default=None,
                     help="b's sampler steps, when not --steps (like --b-guidance)")
+    ap.add_argument("--b-noisy-guidance", type=float, default=None,
+                    help="b's guidance at the steps with t >= --noisy-from only")
+    ap.add_argument("--noisy-from", type=int, default=700)
     ap.add_argument("--batch", type=int, default=200, help="prompts per sampler batch")
     ap.add_argument("--limit", type=int, default=0, help="the first N prompts only (a quick check)")
     ap.add_argument("--minutes", type=float, default=0, help="start no draw after this long (0: no limit)")
