@@ -120,6 +120,7 @@ def main():
     ap.add_argument("--noisy-from", type=int, default=700)
     ap.add_argument("--batch", type=int, default=200, help="prompts per sampler batch")
     ap.add_argument("--limit", type=int, default=0, help="the first N prompts only (a quick check)")
+    ap.add_argument("--skip", type=int, default=0, help="leave out the first N prompts (before --limit)")
     ap.add_argument("--minutes", type=float, default=0, help="start no draw after this long (0: no limit)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -128,7 +129,7 @@ def main():
     rwkv7.WKV_IMPL = "batched"
     os.makedirs(args.out, exist_ok=True)
     _, meta = load(args.data)
-    prompts = english_prompts(meta)[:args.limit or None]
+    prompts = english_prompts(meta)[args.skip:][:args.limit or None]
     models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
     steps, guidance = sampler_settings(args)
     judges, text = {}, {}
