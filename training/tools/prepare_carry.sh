@@ -10,8 +10,8 @@
 # (tools/slim_tree.sh; put them back after the run's last call): then a call has room
 # for about 31 MiB, and the run needs two calls before it trains, not five:
 #   cache/carry-calls/N/               call N's parts: copied to ../.carry-init before it
-#   ../.carry/meta.json.gz             carried once, in the first call with room for it
-#   ../.carry-cc/compile-cache.bin.xz  the bg call (the grown network's kernels, commit cb03445)
+#   ../.carry/meta.json.gz             carried once, in call 1 (every call keeps room for it)
+#   ../.carry-cc/compile-cache.bin.xz  the bg call, the last one when it fits (the kernels of commit cb03445)
 # The device keeps ignored paths between calls, so the bg call finds what earlier
 # calls left: carry unpack takes the gathered images and meta.json.gz, INIT the U-Net.
 set -eu
