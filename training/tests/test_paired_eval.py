@@ -67,9 +67,9 @@ def test_both_models_get_the_same_noise_and_each_draw_new_noise(monkeypatch):
 
 def test_b_steps_and_b_guidance_change_b_alone():
     from types import SimpleNamespace as NS
-    shared = NS(steps=20, guidance=5.0, b_steps=None, b_guidance=None)
+    shared = NS(steps=20, guidance=5.0, b_steps=None, b_guidance=None, b_noisy_guidance=None)
     assert pe.sampler_settings(shared) == ({"a": 20, "b": 20}, {"a": 5.0, "b": 5.0})
-    own = NS(steps=20, guidance=5.0, b_steps=40, b_guidance=8.0)
+    own = NS(steps=20, guidance=5.0, b_steps=40, b_guidance=8.0, b_noisy_guidance=None)
     assert pe.sampler_settings(own) == ({"a": 20, "b": 40}, {"a": 5.0, "b": 8.0})
 
 

@@ -69,7 +69,7 @@ def sampler_settings(args):
     def pick(own, shared):
         return shared if own is None else own
     b_guidance = pick(args.b_guidance, args.guidance)
-    if getattr(args, "b_noisy_guidance", None) is not None:
+    if args.b_noisy_guidance is not None:
         b_guidance = NoisyEndGuidance(args.b_noisy_guidance, args.noisy_from, b_guidance)
     return ({"a": args.steps, "b": pick(args.b_steps, args.steps)},
             {"a": args.guidance, "b": b_guidance})
