@@ -109,6 +109,14 @@ def anneal_fraction(now, t0, t_first, minutes, step, max_steps):
     return max((now - t_first) / left, step / max_steps)
 
 
+def span_fraction(frac, span):
+    """--anneal-span A,B: this run covers the part A..B of one cosine that several runs
+    share (chunks of one schedule, each within one device call), so its own fraction
+    0..1 maps to A..B."""
+    a, b = span
+    return a + (b - a) * min(1.0, frac)
+
+
 WARM_STEPS = 200
 
 
@@ -272,8 +280,8 @@ def train_denoiser(args, rank, world, dev):
         for x, caps in dl:
             warm = warm_factor(step, warm_from)
             if args.anneal or warm < 1:
-                frac = anneal_fraction(time.time(), t0, t_first, args.minutes, step, args.max_steps) \
-                    if args.anneal else 0
+                frac = span_fraction(anneal_fraction(time.time(), t0, t_first, args.minutes, step, args.max_steps),
+                                     args.anneal_span) if args.anneal else 0
                 anneal_lr(opt, base_lr, frac, warm)
             x = x.to(dev, non_blocking=True)
             loss = denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm, text_cache)
@@ -317,6 +325,13 @@ def export(args):
     print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB, {ck['step']} denoiser steps)")
 
 
+def parse_span(text):
+    a, b = (float(v) for v in text.split(","))
+    if not 0 <= a < b <= 1:
+        raise argparse.ArgumentTypeError(f"--anneal-span {text}: want 0 <= A < B <= 1")
+    return a, b
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("stage", choices=["clip", "denoiser", "export"])
@@ -335,6 +350,8 @@ def main():
                     help="denoiser: also checkpoint this often; clip: keep its weights this often as clip-STEP.pt")
     ap.add_argument("--anneal", action="store_true",
                     help="cosine lr decay to lr/10 over --minutes (denoiser: or --max-steps, whichever ends first)")
+    ap.add_argument("--anneal-span", type=parse_span, default=(0.0, 1.0), metavar="A,B",
+                    help="denoiser: with --anneal, this run is the part A..B of the cosine (resumable chunks)")
     ap.add_argument("--min-snr", type=float, default=0, help="denoiser: Min-SNR-gamma loss weight (0: plain MSE)")
     ap.add_argument("--emoji-weight", type=float, default=1.0, help="denoiser: sampling weight of emoji images")
     ap.add_argument("--t-min", type=int, default=0,

@@ -50,3 +50,18 @@ def test_back_keeps_a_copy_restored_meanwhile(tmp_path):
     assert read(tmp_path, "docs/eval/new.json") == "[]"
     assert read(tmp_path, ".slim/docs/eval/phase1/m.json") == "{}"   # nothing lost
     assert read(tmp_path, "tests/golden/g.bin") == "gold"
+
+
+def test_judges_go_out_only_when_asked_and_always_come_back(tmp_path):
+    make_tree(tmp_path)
+    os.makedirs(tmp_path / "training" / "judges")
+    (tmp_path / "training" / "judges" / "j.pt").write_text("judge")
+    assert slim(tmp_path, "out").returncode == 0
+    assert read(tmp_path, "training/judges/j.pt") == "judge"   # a plain out keeps them
+    assert slim(tmp_path, "back").returncode == 0
+    r = subprocess.run(["bash", "training/tools/slim_tree.sh", "out"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "JUDGES": "1"})
+    assert r.returncode == 0 and not (tmp_path / "training" / "judges").exists()
+    assert slim(tmp_path, "back").returncode == 0   # back, without JUDGES set
+    assert read(tmp_path, "training/judges/j.pt") == "judge"
+    assert not (tmp_path / ".slim").exists()

@@ -1,6 +1,7 @@
 """A continuation's start (docs/model-card.md, phase 16): a fresh Adam moves every weight
 by about lr at its first step, so train.py warms the lr up and keeps the EMA at its full
 decay when it continues a model file."""
+import argparse
 import os
 import sys
 
@@ -63,3 +64,22 @@ def test_the_anneal_clock_starts_after_the_first_step():
     assert train.anneal_fraction(first + 720, t0, first, 22, 4000, 10 ** 9) == pytest.approx(1.0)
     # --max-steps reached first
     assert train.anneal_fraction(first + 60, t0, first, 22, 750, 1000) == pytest.approx(0.75)
+
+
+def test_anneal_span_chains_chunks_into_one_cosine():
+    # two chunks of one schedule (each within one device call): the first covers 0..0.5,
+    # the second 0.5..1, so the lr where chunk 1 ends is where chunk 2 starts
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    lrs = []
+    for span in ((0.0, 0.5), (0.5, 1.0)):
+        for frac in (0.0, 1.0):
+            train.anneal_lr(opt, 1.0, train.span_fraction(frac, span))
+            lrs.append(opt.param_groups[0]["lr"])
+    assert lrs[0] == pytest.approx(1.0)
+    assert lrs[1] == pytest.approx(0.55) and lrs[2] == pytest.approx(0.55)
+    assert lrs[3] == pytest.approx(0.1)
+    assert train.span_fraction(2.0, (0.5, 1.0)) == 1.0   # past the run's end: held at B
+    assert train.parse_span("0.25,0.75") == (0.25, 0.75)
+    for bad in ("0.5,0.5", "-0.1,0.5", "0.5,1.5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            train.parse_span(bad)

@@ -8,6 +8,10 @@
 #   bg     - (one long run per lent machine) resume the state-mode model from $INIT
 #            in the background for DENOISE_MIN minutes, checkpointing every 3 min;
 #            then as snap
+#   chunk  - one self-contained call: gather the carried parts, train from $INIT for what
+#            the call has left as the part SPAN of one cosine, export to $OUT
+#            (tools/prepare_chunk.sh stages the call)
+#   shiptest - one call: the ship test of the carried model file $CAND against the tree's
 #   snap   - wait until the background run ends or $2 seconds have passed since the
 #            call began, export its newest checkpoint to $OUT, and evaluate it
 #            once the run has ended (evaluate.py, then the ship test, tools/paired_eval.py,
@@ -189,6 +193,54 @@ continue)
   evaluate_run b state
   cp runs/samples-state.png "$OUT/"
   echo "evaluation took $(( $(date +%s) - T1 )) s; all done at $(( $(date +%s) - T0 )) s"
+  ;;
+chunk)
+  INIT=${INIT:-../data/models/dir7-default.safetensors}
+  # one call that needs nothing from an earlier one (a lent machine can go back between
+  # calls, or mid-call, and a run spread over calls went with it twice): gather the
+  # carried parts (the data set and $INIT's U-Net: tools/prepare_chunk.sh), train from
+  # $INIT in the foreground for the time the call has left (at most DENOISE_MIN minutes)
+  # as the part SPAN (A,B) of one cosine, export to $OUT. The next chunk starts from
+  # this one's export with a fresh Adam (train.py warms its lr up over 200 steps).
+  # CALL_S: the call's limit in seconds (default 590; the device's is 600).
+  T0=$(date +%s)
+  rm -rf runs/b runs/b.* runs/stash runs/*.safetensors   # a warm machine keeps runs/: start clean
+  python3 -m tools.carry_parts gather || exit 1
+  unpack_or_stop
+  cc=""
+  if [ -e ../.carry-cc/compile-cache.bin.xz ]; then
+    xz -d -c ../.carry-cc/compile-cache.bin.xz > runs/b/compile-cache.bin && cc="--compile-cache runs/b/compile-cache.bin"
+  fi
+  # train.py's start (data set, model, compile cache) and the export after it take about
+  # 60 s; what is left of the call trains
+  left=$(( ${CALL_S:-590} - ($(date +%s) - T0) - 75 ))
+  minutes=$(python3 -c "print(round(min($DENOISE_MIN, $left / 60), 2))")
+  echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT; training $minutes min, span ${SPAN:-0,1}"
+  python3 train.py denoiser --run runs/b --cross-mode state --minutes "$minutes" --lr 1e-4 --batch "$BATCH" \
+    --anneal --anneal-span "${SPAN:-0,1}" --init-model runs/init.safetensors $cc \
+    --min-snr "${MIN_SNR:-0}" --emoji-weight "${EMOJI_WEIGHT:-1}" ${B_ARGS:-} > runs/b.log 2>&1
+  grep -E "steps|initialised|first step|compile cache|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
+  tail -n 3 runs/b.log
+  echo "training done at $(( $(date +%s) - T0 )) s"
+  export_run b "${B_NAME:-chunk}" || { tail -n 20 runs/b.log; exit 1; }
+  ls -l "$OUT"
+  echo "chunk done at $(( $(date +%s) - T0 )) s"
+  ;;
+shiptest)
+  # the ship test alone, in one call (after chunk calls, whose tree had no judges): the
+  # carried model file $CAND against the tree's by paired_run; the prompts come from the
+  # carried meta.json.gz, beside a one-image stand-in for images.npy in runs/ship-data
+  # (paired_eval reads only the prompts; cache/dataset is left alone for later runs)
+  T0=$(date +%s)
+  name=$(basename "${CAND:?CAND=the model file to test}" .safetensors)
+  rm -rf runs/ship-data "runs/paired-$name" "runs/dir7-$name.safetensors"; mkdir -p runs/ship-data
+  python3 -c "import gzip, shutil, sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
+    ../.carry/meta.json.gz runs/ship-data/meta.json || exit 1
+  python3 -c "import numpy as np; np.save('runs/ship-data/images.npy', np.zeros((1, 64, 64, 4), np.uint8))"
+  cp "$CAND" "runs/dir7-$name.safetensors" || exit 1
+  PAIRED_ARGS="--data runs/ship-data ${PAIRED_ARGS:-}" paired_run "$name"
+  (cd runs && tar cf "$OUT/paired.tar" "paired-$name")
+  echo "shiptest done at $(( $(date +%s) - T0 )) s"
   ;;
 bg)
   INIT=${INIT:-../data/models/dir7-default.safetensors}

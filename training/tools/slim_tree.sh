@@ -4,6 +4,7 @@
 # .slim/ (ignored), so that each call's 64 MiB holds about 31 MiB of carried files
 # beside the tree instead of 9; `back` returns them.
 #   bash training/tools/slim_tree.sh out
+#   JUDGES=1 bash training/tools/slim_tree.sh out   # the judges too (a chunk call)
 #   bash training/tools/slim_tree.sh back     # after the last device call, before any commit
 # While the tree is slim, git status lists their files as deleted: commit only named
 # paths then (never -a), or run `back` first; `git checkout -- docs/eval tests/golden`
@@ -14,6 +15,10 @@ set -eu
 cd "$(dirname "$0")/../.."
 S=.slim
 PATHS="docs/eval tests/golden"
+# JUDGES=1 (out): training/judges too (12 MB), for calls that only train
+# (device_train.sh chunk); back returns it whenever it is out
+[ "${JUDGES:-0}" = 1 ] && PATHS="$PATHS training/judges"
+[ "${1:-}" = back ] && PATHS="docs/eval tests/golden training/judges"
 case "${1:-}" in
 out)
   [ -e "$S" ] && { echo "slim_tree: $S/ is there already: run 'back' first" >&2; exit 1; }

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Here, before one `device_train.sh chunk` call: everything it carries, in one call, so
+# that it needs nothing an earlier call left on the machine.
+#   bash tools/prepare_chunk.sh COMMIT:PATH     # from a U-Net kept in the history (.xz)
+#   bash tools/prepare_chunk.sh FILE            # from a model file here (an earlier chunk's export)
+# Stages ../.carry-init (the data set's images and the init's U-Net, xz, with manifests),
+# ../.carry/meta.json.gz and ../.carry-cc/compile-cache.bin.xz, and slims the tree with
+# the judges too (JUDGES=1 tools/slim_tree.sh out: a chunk call only trains), then
+# prints the call. Fails when the call would be over the 64 MiB it may carry.
+# Put the tree back after the device calls: bash training/tools/slim_tree.sh back
+set -eu
+cd "$(dirname "$0")/.."
+SRC=${1:?"usage: prepare_chunk.sh COMMIT:PATH | MODEL_FILE"}
+LIMIT=$((64 * 1024 * 1024))
+MARGIN=$((256 * 1024))
+mkdir -p cache/chunk
+[ -e cache/dataset/meta.json ] || python3 -m data.build_dataset --out cache/dataset
+# images.npy.xz takes 100 s at -9e: made once per data set (its sha256 says which; a
+# local chunk run's unpack moves a joined copy in, so the file's time says nothing)
+sum=$(sha256sum < cache/dataset/images.npy)
+if [ ! -e cache/chunk/images.npy.xz ] || [ "$sum" != "$(cat cache/chunk/images.npy.sha256 2>/dev/null)" ]; then
+  python3 -m tools.carry pack --dataset cache/dataset
+  mv ../.carry/images.npy.xz cache/chunk/images.npy.xz
+  echo "$sum" > cache/chunk/images.npy.sha256
+fi
+[ -e ../.carry/meta.json.gz ] || python3 -m tools.carry pack --dataset cache/dataset
+rm -f ../.carry/images.npy.xz
+rm -f cache/chunk/*-unet.safetensors.xz
+case "$SRC" in
+*:*)
+  name=$(basename "${SRC#*:}")
+  git show "$SRC" > "cache/chunk/$name" ;;
+*)
+  # the U-Net tensors alone (unpack adds the tree's text encoder), named after the file so
+  # that no two chunks' inits share a name
+  name=$(basename "$SRC" .safetensors)-unet.safetensors.xz
+  python3 - "$SRC" "cache/chunk/${name%.xz}" <<'PY'
+import sys
+from dir7.export import read_safetensors, write_safetensors
+sd, meta = read_safetensors(sys.argv[1])
+write_safetensors(sys.argv[2], {k: v.half() for k, v in sd.items() if k.startswith("unet.")}, meta)
+PY
+  xz -9e -T2 "cache/chunk/${name%.xz}" ;;
+esac
+mkdir -p ../.carry-cc
+[ -e ../.carry-cc/compile-cache.bin.xz ] ||
+  git show cb03445:training/checkpoints/compile-cache-grown.bin.xz > ../.carry-cc/compile-cache.bin.xz
+[ -e ../.slim ] || JUDGES=1 bash tools/slim_tree.sh out
+[ -e judges ] && { echo "prepare_chunk: the tree is slim without the judges moved: run slim_tree.sh back, then again"; exit 1; }
+tree=$(cd .. && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
+  [ -e "$f" ] && printf '%s\0' "$f"; done | du -cb --files0-from=- | tail -n 1 | cut -f 1)
+rm -rf ../.carry-init cache/chunk/call
+python3 -m tools.carry_parts stage cache/chunk/images.npy.xz "cache/chunk/$name" --room $LIMIT --out cache/chunk/call
+cp -r cache/chunk/call/1 ../.carry-init
+carried=$(du -cb ../.carry-init ../.carry ../.carry-cc | tail -n 1 | cut -f 1)
+echo "tree $tree + carried $carried = $((tree + carried)) bytes of $LIMIT (margin $MARGIN)"
+[ $((tree + carried + MARGIN)) -le $LIMIT ] || { echo "prepare_chunk: over the limit"; exit 1; }
+cat <<PLAN
+the call: carry [".carry-init", ".carry", ".carry-cc"], timeout_s 600:
+  cd training && INIT=runs/${name%.xz} SPAN=A,B DENOISE_MIN=8 BATCH=512 MIN_SNR=5 EMOJI_WEIGHT=2 \\
+    B_ARGS="--prediction v --lr 5e-4 --compile --text-cache-gb 24 --res-blocks 2" bash tools/device_train.sh chunk
+its export comes back in parts (dir7-chunk.safetensors.part*): cat them into one file, the
+next chunk's FILE. After the last device call: bash training/tools/slim_tree.sh back
+PLAN
