@@ -204,3 +204,22 @@ def test_device_train_bg_starts_nothing_when_unpack_fails(tmp_path):
     assert "nothing started" in r.stderr
     assert not (work / "runs" / "b.name").exists()
     assert not (work / "runs" / "b.args").exists()
+
+
+def test_device_train_chunk_trains_nothing_when_nothing_was_carried(tmp_path):
+    # a chunk call stands alone: on a machine with no carried parts it must stop at
+    # its set-up, not train from nothing and export that
+    import shutil
+    import subprocess
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    work = tmp_path / "training"
+    shutil.copytree(os.path.join(here, "tools"), work / "tools",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "out").mkdir()
+    env = dict(os.environ, OUT=str(tmp_path / "out"), INIT="runs/none.safetensors", PYTHONPATH=here)
+    r = subprocess.run(["bash", "tools/device_train.sh", "chunk"], cwd=work, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "no data set carried" in r.stdout + r.stderr and "nothing started" in r.stderr
+    assert not (work / "runs" / "b.log").exists()
+    assert os.listdir(tmp_path / "out") == []

@@ -14,6 +14,8 @@
 #   ../.carry-cc/compile-cache.bin.xz  the bg call, the last one when it fits (the kernels of commit cb03445)
 # The device keeps ignored paths between calls, so the bg call finds what earlier
 # calls left: carry unpack takes the gathered images and meta.json.gz, INIT the U-Net.
+# Since phase 28, prefer tools/prepare_chunk.sh: each call carries all it needs
+# (device_train.sh chunk), so a machine taken back loses one call, not the run.
 set -eu
 cd "$(dirname "$0")/.."
 INIT_FROM=${1:-}
