@@ -326,7 +326,10 @@ def export(args):
 
 
 def parse_span(text):
-    a, b = (float(v) for v in text.split(","))
+    try:
+        a, b = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--anneal-span {text}: want two numbers A,B") from None
     if not 0 <= a < b <= 1:
         raise argparse.ArgumentTypeError(f"--anneal-span {text}: want 0 <= A < B <= 1")
     return a, b

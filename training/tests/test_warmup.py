@@ -80,6 +80,6 @@ def test_anneal_span_chains_chunks_into_one_cosine():
     assert lrs[3] == pytest.approx(0.1)
     assert train.span_fraction(2.0, (0.5, 1.0)) == 1.0   # past the run's end: held at B
     assert train.parse_span("0.25,0.75") == (0.25, 0.75)
-    for bad in ("0.5,0.5", "-0.1,0.5", "0.5,1.5"):
+    for bad in ("0.5,0.5", "-0.1,0.5", "0.5,1.5", "0.5", "a,b"):
         with pytest.raises(argparse.ArgumentTypeError):
             train.parse_span(bad)

@@ -215,6 +215,8 @@ chunk)
   # 60 s; what is left of the call trains
   left=$(( ${CALL_S:-590} - ($(date +%s) - T0) - 75 ))
   minutes=$(python3 -c "print(round(min($DENOISE_MIN, $left / 60), 2))")
+  # a set-up that ate the call would train nothing and export the init as if trained
+  [ "$left" -ge 60 ] || { echo "device_train.sh: set-up took $(( $(date +%s) - T0 )) s; no time left to train" >&2; exit 1; }
   echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT; training $minutes min, span ${SPAN:-0,1}"
   python3 train.py denoiser --run runs/b --cross-mode state --minutes "$minutes" --lr 1e-4 --batch "$BATCH" \
     --anneal --anneal-span "${SPAN:-0,1}" --init-model runs/init.safetensors $cc \

@@ -31,8 +31,7 @@ case "$SRC" in
   name=$(basename "${SRC#*:}")
   git show "$SRC" > "cache/chunk/$name" ;;
 *)
-  # the U-Net tensors alone (unpack adds the tree's text encoder), named after the file so
-  # that no two chunks' inits share a name
+  # the U-Net tensors alone (unpack adds the tree's text encoder), named after the file
   name=$(basename "$SRC" .safetensors)-unet.safetensors.xz
   python3 - "$SRC" "cache/chunk/${name%.xz}" <<'PY'
 import sys
