@@ -186,9 +186,8 @@ def test_unpack_takes_the_images_gathered_from_parts(tmp_path, monkeypatch):
     assert np.array_equal(np.load(work / "cache" / "dataset" / "images.npy"), np.zeros((2, 64, 64, 4), np.uint8))
 
 
-def test_device_train_bg_starts_nothing_when_unpack_fails(tmp_path):
-    # phase 26's first bg call on a fresh machine had no data set: unpack said so,
-    # and the call still started a run that failed minutes later in its export
+def run_device_train(tmp_path, *verb):
+    """device_train.sh VERB in a copy of tools/ with nothing carried: (result, training dir)"""
     import shutil
     import subprocess
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -197,8 +196,15 @@ def test_device_train_bg_starts_nothing_when_unpack_fails(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "out").mkdir()
     env = dict(os.environ, OUT=str(tmp_path / "out"), INIT="runs/none.safetensors", PYTHONPATH=here)
-    r = subprocess.run(["bash", "tools/device_train.sh", "bg", "1"], cwd=work, env=env,
+    r = subprocess.run(["bash", "tools/device_train.sh", *verb], cwd=work, env=env,
                        capture_output=True, text=True, timeout=120)
+    return r, work
+
+
+def test_device_train_bg_starts_nothing_when_unpack_fails(tmp_path):
+    # phase 26's first bg call on a fresh machine had no data set: unpack said so,
+    # and the call still started a run that failed minutes later in its export
+    r, work = run_device_train(tmp_path, "bg", "1")
     assert r.returncode != 0
     assert "no data set carried" in r.stdout + r.stderr
     assert "nothing started" in r.stderr
@@ -209,16 +215,7 @@ def test_device_train_bg_starts_nothing_when_unpack_fails(tmp_path):
 def test_device_train_chunk_trains_nothing_when_nothing_was_carried(tmp_path):
     # a chunk call stands alone: on a machine with no carried parts it must stop at
     # its set-up, not train from nothing and export that
-    import shutil
-    import subprocess
-    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    work = tmp_path / "training"
-    shutil.copytree(os.path.join(here, "tools"), work / "tools",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    (tmp_path / "out").mkdir()
-    env = dict(os.environ, OUT=str(tmp_path / "out"), INIT="runs/none.safetensors", PYTHONPATH=here)
-    r = subprocess.run(["bash", "tools/device_train.sh", "chunk"], cwd=work, env=env,
-                       capture_output=True, text=True, timeout=120)
+    r, work = run_device_train(tmp_path, "chunk")
     assert r.returncode != 0
     assert "no data set carried" in r.stdout + r.stderr and "nothing started" in r.stderr
     assert not (work / "runs" / "b.log").exists()

@@ -130,6 +130,14 @@ unpack_or_stop() {
   exit 1
 }
 
+# torch.compile's kernels from ../.carry-cc/compile-cache.bin.xz, when carried, into
+# runs/$1/compile-cache.bin (train.py --compile-cache; a missing file compiles afresh),
+# marked as carried (snap sends back only a cache train.py wrote after that)
+carried_compile_cache() {
+  [ -e ../.carry-cc/compile-cache.bin.xz ] || return 0
+  xz -d -c ../.carry-cc/compile-cache.bin.xz > runs/$1/compile-cache.bin && touch runs/$1/compile-cache.bin.carried
+}
+
 # start train.py denoiser in the background in runs/$1 from runs/init.safetensors for
 # DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end.
 # With --compile: torch.compile's kernels from ../.carry-cc/compile-cache.bin.xz when carried
@@ -138,9 +146,7 @@ unpack_or_stop() {
 bg_run() {
   local r=$1; shift
   echo "$*" > runs/$r.args   # snap reads --probe N from here
-  if [ -e ../.carry-cc/compile-cache.bin.xz ]; then
-    xz -d -c ../.carry-cc/compile-cache.bin.xz > runs/$r/compile-cache.bin && touch runs/$r/compile-cache.bin.carried
-  fi
+  carried_compile_cache $r
   setsid nohup bash -c "python3 train.py denoiser --run runs/$r --cross-mode state --minutes $DENOISE_MIN \
     --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
     --compile-cache runs/$r/compile-cache.bin \
@@ -207,10 +213,7 @@ chunk)
   rm -rf runs/b runs/b.* runs/stash runs/*.safetensors   # a warm machine keeps runs/: start clean
   python3 -m tools.carry_parts gather || exit 1
   unpack_or_stop
-  cc=""
-  if [ -e ../.carry-cc/compile-cache.bin.xz ]; then
-    xz -d -c ../.carry-cc/compile-cache.bin.xz > runs/b/compile-cache.bin && cc="--compile-cache runs/b/compile-cache.bin"
-  fi
+  carried_compile_cache b
   # train.py's start (data set, model, compile cache) and the export after it take about
   # 60 s; what is left of the call trains
   left=$(( ${CALL_S:-590} - ($(date +%s) - T0) - 75 ))
@@ -219,7 +222,7 @@ chunk)
   [ "$left" -ge 60 ] || { echo "device_train.sh: set-up took $(( $(date +%s) - T0 )) s; no time left to train" >&2; exit 1; }
   echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT; training $minutes min, span ${SPAN:-0,1}"
   python3 train.py denoiser --run runs/b --cross-mode state --minutes "$minutes" --lr 1e-4 --batch "$BATCH" \
-    --anneal --anneal-span "${SPAN:-0,1}" --init-model runs/init.safetensors $cc \
+    --anneal --anneal-span "${SPAN:-0,1}" --init-model runs/init.safetensors --compile-cache runs/b/compile-cache.bin \
     --min-snr "${MIN_SNR:-0}" --emoji-weight "${EMOJI_WEIGHT:-1}" ${B_ARGS:-} > runs/b.log 2>&1
   grep -E "steps|initialised|first step|compile cache|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   tail -n 3 runs/b.log
@@ -236,7 +239,7 @@ shiptest)
   T0=$(date +%s)
   name=$(basename "${CAND:?CAND=the model file to test}" .safetensors)
   rm -rf runs/ship-data "runs/paired-$name" "runs/dir7-$name.safetensors"; mkdir -p runs/ship-data
-  python3 -c "import gzip, shutil, sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
+  python3 -c "import sys; from tools.carry import gunzip; gunzip(*sys.argv[1:])" \
     ../.carry/meta.json.gz runs/ship-data/meta.json || exit 1
   python3 -c "import numpy as np; np.save('runs/ship-data/images.npy', np.zeros((1, 64, 64, 4), np.uint8))"
   cp "$CAND" "runs/dir7-$name.safetensors" || exit 1

@@ -17,8 +17,7 @@ S=.slim
 PATHS="docs/eval tests/golden"
 # JUDGES=1 (out): training/judges too (12 MB), for calls that only train
 # (device_train.sh chunk); back returns it whenever it is out
-[ "${JUDGES:-0}" = 1 ] && PATHS="$PATHS training/judges"
-[ "${1:-}" = back ] && PATHS="docs/eval tests/golden training/judges"
+if [ "${JUDGES:-0}" = 1 ] || [ "${1:-}" = back ]; then PATHS="$PATHS training/judges"; fi
 case "${1:-}" in
 out)
   [ -e "$S" ] && { echo "slim_tree: $S/ is there already: run 'back' first" >&2; exit 1; }
