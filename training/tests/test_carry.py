@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import SHIPPED_MODEL, Clip, load_clip   # noqa: E402
 from dir7.config import Dir7Config                     # noqa: E402
-from dir7.export import read_safetensors               # noqa: E402
+from dir7.export import read_safetensors, write_safetensors   # noqa: E402
 from tools import carry                                # noqa: E402
 
 
@@ -41,14 +41,14 @@ def fake_carry(root):
                    for i in range(2)], f)
 
 
-def unpack_in(tmp_path, monkeypatch, judge="none.pt"):
+def unpack_in(tmp_path, monkeypatch, judge="none.pt", init=SHIPPED_MODEL):
     work = tmp_path / "training"
     work.mkdir(exist_ok=True)
     monkeypatch.chdir(work)
     monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
     monkeypatch.setattr(carry, "SHIPPED", SHIPPED_MODEL)
     monkeypatch.setattr(carry, "JUDGE", str(tmp_path / judge))
-    carry.unpack(type("Args", (), {"init": SHIPPED_MODEL})())
+    carry.unpack(type("Args", (), {"init": init})())
     return torch.load(work / "runs" / "b" / "clip.pt")["model"]
 
 
@@ -68,6 +68,20 @@ def test_unpack_replaces_a_carried_clips_text_tower(tmp_path, monkeypatch, shipp
     for k, v in carried.items():
         if not k.startswith("text."):
             assert torch.equal(model[k], v.float()), k
+
+
+def test_unpack_stops_for_an_init_with_another_text_encoder(tmp_path, monkeypatch, shipped):
+    # the run would train on the tree's encoder and export that one: the init's would be
+    # lost without a word
+    text, meta = shipped
+    fake_carry(tmp_path)
+    sd, _ = read_safetensors(SHIPPED_MODEL)
+    k = sorted(text)[0]
+    sd[k] = sd[k] + 0.5
+    write_safetensors(str(tmp_path / "other.safetensors"), {n: v.half() for n, v in sd.items()}, meta)
+    with pytest.raises(SystemExit, match="text encoder other than"):
+        unpack_in(tmp_path, monkeypatch, init=str(tmp_path / "other.safetensors"))
+    assert not (tmp_path / "training" / "runs" / "init.safetensors").exists()
 
 
 def test_unpack_without_an_image_tower_gives_an_untrained_one(tmp_path, monkeypatch, shipped):

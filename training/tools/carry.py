@@ -127,6 +127,11 @@ def unpack(args):
     ck["model"] = model
     torch.save(ck, "runs/b/clip.pt")
     sd, meta = read_safetensors(args.init)
+    # the run reads runs/b/clip.pt's text tower (the tree's) and its export ships that one:
+    # an init with another encoder would lose it without a word
+    if any(k.startswith("text.") and not torch.equal(v.half(), shipped[k].half()) for k, v in sd.items()):
+        sys.exit(f"unpack: {args.init} has a text encoder other than {SHIPPED}'s; a run that goes on "
+                 "with it needs it in the tree's model file for the call (tools/with_text_encoder.py)")
     if not any(k.startswith("text.") for k in sd):
         sd.update({k: v for k, v in shipped.items() if k.startswith("text.")})
         meta = meta if "dir7.config" in meta else shipped_meta

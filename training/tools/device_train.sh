@@ -12,6 +12,9 @@
 #            the call has left as the part SPAN of one cosine, export to $OUT
 #            (tools/prepare_chunk.sh stages the call)
 #   shiptest - one call: the ship test of the carried model file $CAND against the tree's
+#            model file
+#   clip   - one call: the tree's CLIP (its text encoder) continued for CLIP_MIN minutes,
+#            its retrieval against the old one's, its weights to $OUT
 #   snap   - wait until the background run ends or $2 seconds have passed since the
 #            call began, export its newest checkpoint to $OUT, and evaluate it
 #            once the run has ended (evaluate.py, then the ship test, tools/paired_eval.py,
@@ -154,6 +157,23 @@ bg_run() {
     > /dev/null 2>&1 < /dev/null &
 }
 
+# the CLIP in runs/b/clip.pt (unpack's: the tree's text encoder and its judge image tower)
+# continued in runs/t for CLIP_MIN minutes of one cosine (train.py warms its fresh Adam up);
+# the old one kept as runs/judge/clip.pt; the retrieval of both (and of the measuring CLIP)
+# to $OUT/clip-retrieval.json, the new weights in float16 to $OUT/clip-weights.pt
+continue_clip() {
+  mkdir -p runs/judge runs/t; cp runs/b/clip.pt runs/judge/clip.pt
+  python3 train.py clip --run runs/t --minutes "$CLIP_MIN" --batch 256 --anneal --init-clip runs/b/clip.pt \
+    --save-minutes 2 > runs/t.log 2>&1 || { tail -n 20 runs/t.log; return 1; }
+  grep -E "steps|initialised|step [0-9]*00 " runs/t.log | tail -n 4
+  measures=""; [ -e ../.carry/eval-clip.pt ] && measures="--clip ../.carry/eval-clip.pt"
+  [ -z "$measures" ] && [ -e judges/measuring-clip.pt ] && measures="--clip judges/measuring-clip.pt"
+  python3 -m tools.clip_retrieval --clip runs/judge/clip.pt $(ls runs/t/clip-*.pt 2>/dev/null | sed 's/^/--clip /') \
+    --clip runs/t/clip.pt $measures --out "$OUT/clip-retrieval.json"
+  grep -E "steps" runs/t.log > "$OUT/train-log.txt"
+  half_clip runs/t/clip.pt "$OUT/clip-weights.pt"
+}
+
 case "$1" in
 start)
   mkdir -p cache/dataset runs
@@ -281,6 +301,19 @@ ck['model'].items() if not k.startswith('text.')}, 'config': ck['config'], 'step
   [ -n "${BASELINE:-}" ] && touch runs/baseline
   SNAP_T0=$T0 bash "$0" snap "${2:-540}"
   ;;
+clip)
+  # one call: the tree's CLIP continued for CLIP_MIN minutes (continue_clip), nothing else;
+  # here, tools/with_text_encoder.py puts its text tower into a model file for a chunk
+  # call to go on from (the denoiser must learn the new features)
+  INIT=../data/models/dir7-default.safetensors
+  T0=$(date +%s)
+  rm -rf runs/b runs/b.* runs/t runs/judge
+  unpack_or_stop
+  echo "setup done at $(( $(date +%s) - T0 )) s; CLIP $CLIP_MIN min"
+  continue_clip || exit 1
+  ls -l "$OUT"
+  echo "clip done at $(( $(date +%s) - T0 )) s"
+  ;;
 textenc)
   # a stronger text encoder: the CLIP continued from the shipped model's for CLIP_MIN
   # minutes (cosine lr decay), its retrieval against the old one's, then as bg: the
@@ -289,14 +322,7 @@ textenc)
   T0=$(date +%s)
   rm -rf runs/b runs/b.* runs/s runs/s.* runs/t runs/judge
   unpack_or_stop
-  mkdir -p runs/judge runs/t; cp runs/b/clip.pt runs/judge/clip.pt
-  python3 train.py clip --run runs/t --minutes "$CLIP_MIN" --batch 256 --anneal --init-clip runs/b/clip.pt \
-    --save-minutes 2 > runs/t.log 2>&1
-  grep -E "steps|initialised|step [0-9]*00 " runs/t.log | tail -n 4
-  measures=""; [ -e ../.carry/eval-clip.pt ] && measures="--clip ../.carry/eval-clip.pt"
-  python3 -m tools.clip_retrieval --clip runs/judge/clip.pt $(ls runs/t/clip-*.pt 2>/dev/null | sed 's/^/--clip /') \
-    --clip runs/t/clip.pt $measures --out "$OUT/clip-retrieval.json"
-  half_clip runs/t/clip.pt "$OUT/clip-weights.pt"
+  continue_clip
   cp runs/t/clip.pt runs/b/clip.pt
   echo "text encoder done at $(( $(date +%s) - T0 )) s"
   setsid nohup nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 20 \
