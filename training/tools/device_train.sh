@@ -105,12 +105,13 @@ export_run() {
 # the ship test (model card, phase 20): runs/dir7-$1.safetensors against the working tree's
 # model file (the shipped one, unless copied over for the call) by tools/paired_eval.py,
 # 379 English prompts x PAIRED_DRAWS noise draws (default 8; 0: skip), both committed judges,
-# about 85 s on an H200; PAIRED_ARGS: more paired_eval arguments (a dry run: --limit 4 --steps 2).
+# about 85 s on an H200; PAIRED_ARGS: more paired_eval arguments (a dry run: --limit 4 --steps 2);
+# EXTRA_JUDGES: more CLIP checkpoints to judge by (a candidate's own CLIP, with its text tower).
 # Its per-prompt files and verdicts go back in snap's tar (runs/paired-$1/)
 paired_run() {
   [ "${PAIRED_DRAWS:-8}" -gt 0 ] || return 0
   python3 -m tools.paired_eval --a ../data/models/dir7-default.safetensors --b "runs/dir7-$1.safetensors" \
-    --clip judges/clip-image.pt judges/measuring-clip.pt --draws "${PAIRED_DRAWS:-8}" ${PAIRED_ARGS:-} \
+    --clip judges/clip-image.pt judges/measuring-clip.pt ${EXTRA_JUDGES:-} --draws "${PAIRED_DRAWS:-8}" ${PAIRED_ARGS:-} \
     --out "runs/paired-$1" > "runs/paired-$1.log" 2>&1 || tail -n 20 "runs/paired-$1.log"
   cat runs/paired-$1/compare-*.md | sed "s|^|paired, $1 - tree's model file, |" | tee -a "$OUT/metrics-measuring.txt"
 }
