@@ -65,3 +65,29 @@ def test_judges_go_out_only_when_asked_and_always_come_back(tmp_path):
     assert slim(tmp_path, "back").returncode == 0   # back, without JUDGES set
     assert read(tmp_path, "training/judges/j.pt") == "judge"
     assert not (tmp_path / ".slim").exists()
+
+
+def test_a_model_file_in_place_of_the_trees_for_the_calls(tmp_path):
+    # a run that goes on with another text encoder needs it in the tree's model file
+    make_tree(tmp_path)
+    os.makedirs(tmp_path / "data" / "models")
+    (tmp_path / "data" / "models" / "dir7-default.safetensors").write_text("shipped")
+    (tmp_path / "cand.safetensors").write_text("candidate")
+    env = dict(os.environ, MODEL=str(tmp_path / "cand.safetensors"))
+    r = subprocess.run(["bash", "training/tools/slim_tree.sh", "out"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert read(tmp_path, "data/models/dir7-default.safetensors") == "candidate"
+    assert slim(tmp_path, "back").returncode == 0
+    assert read(tmp_path, "data/models/dir7-default.safetensors") == "shipped"
+    assert read(tmp_path, "cand.safetensors") == "candidate"
+    assert not (tmp_path / ".slim").exists()
+
+
+def test_a_missing_model_file_moves_nothing(tmp_path):
+    make_tree(tmp_path)
+    env = dict(os.environ, MODEL=str(tmp_path / "none.safetensors"))
+    r = subprocess.run(["bash", "training/tools/slim_tree.sh", "out"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "not a file" in r.stderr
+    assert (tmp_path / "docs" / "eval").exists() and not (tmp_path / ".slim").exists()

@@ -3,6 +3,10 @@
 # that it needs nothing an earlier call left on the machine.
 #   bash tools/prepare_chunk.sh COMMIT:PATH     # from a U-Net kept in the history (.xz)
 #   bash tools/prepare_chunk.sh FILE            # from a model file here (an earlier chunk's export)
+# An init whose text encoder is not the tree's (a whole model file from
+# tools/with_text_encoder.py, or such a file kept in the history as .safetensors.xz)
+# goes whole in place of the tree's model file for the call instead (slim_tree.sh
+# MODEL=), and the call starts from that: INIT=../data/models/dir7-default.safetensors.
 # Stages ../.carry-init (the data set's images and the init's U-Net, xz, with manifests),
 # ../.carry/meta.json.gz and ../.carry-cc/compile-cache.bin.xz, and slims the tree with
 # the judges too (JUDGES=1 tools/slim_tree.sh out: a chunk call only trains), then
@@ -25,9 +29,38 @@ if [ ! -e cache/chunk/images.npy.xz ] || [ "$sum" != "$(cat cache/chunk/images.n
 fi
 [ -e ../.carry/meta.json.gz ] || python3 -m tools.carry pack --dataset cache/dataset
 rm -f ../.carry/images.npy.xz
-rm -f cache/chunk/*-unet.safetensors.xz
+rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors
+# an init with a text encoder of its own (tools/with_text_encoder.py; a whole model file,
+# here or kept in the history as .xz) goes whole in place of the tree's model file for
+# the call (MODEL= tools/slim_tree.sh): the run reads the tree's text encoder
+swap=""
+own_text() {   # $1 holds text tensors other than the tree's model file's
+  python3 - "$1" <<'PY'
+import sys, torch
+from dir7.export import read_safetensors
+sd, _ = read_safetensors(sys.argv[1])
+tree, _ = read_safetensors("../data/models/dir7-default.safetensors")
+text = [k for k in sd if k.startswith("text.")]
+sys.exit(0 if text and any(not torch.equal(sd[k], tree[k]) for k in text) else 1)
+PY
+}
+case "$SRC" in
+*:*.safetensors.xz)
+  name=$(basename "${SRC#*:}" .safetensors.xz)-text.safetensors
+  git show "$SRC" | xz -d > "cache/chunk/$name"
+  own_text "cache/chunk/$name" && swap=cache/chunk/$name ;;
+*) [ -f "$SRC" ] && own_text "$SRC" && swap=$SRC ;;
+esac
+if [ -n "$swap" ]; then
+  name=""
+  if [ -e ../.slim ] && ! cmp -s "$swap" ../data/models/dir7-default.safetensors; then
+    echo "prepare_chunk: the tree is slim with another model file: run slim_tree.sh back, then again"; exit 1
+  fi
+  [ -e ../.slim ] || MODEL=$swap JUDGES=1 bash tools/slim_tree.sh out
+else
 case "$SRC" in
 *:*)
+  rm -f cache/chunk/*-text.safetensors
   name=$(basename "${SRC#*:}")
   git show "$SRC" > "cache/chunk/$name" ;;
 *)
@@ -41,6 +74,7 @@ write_safetensors(sys.argv[2], {k: v.half() for k, v in sd.items() if k.startswi
 PY
   xz -9e -T2 "cache/chunk/${name%.xz}" ;;
 esac
+fi
 mkdir -p ../.carry-cc
 [ -e ../.carry-cc/compile-cache.bin.xz ] ||
   git show cb03445:training/checkpoints/compile-cache-grown.bin.xz > ../.carry-cc/compile-cache.bin.xz
@@ -49,14 +83,15 @@ mkdir -p ../.carry-cc
 tree=$(cd .. && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
   [ -e "$f" ] && printf '%s\0' "$f"; done | du -cb --files0-from=- | tail -n 1 | cut -f 1)
 rm -rf ../.carry-init cache/chunk/call
-python3 -m tools.carry_parts stage cache/chunk/images.npy.xz "cache/chunk/$name" --room $LIMIT --out cache/chunk/call
+python3 -m tools.carry_parts stage cache/chunk/images.npy.xz ${name:+"cache/chunk/$name"} --room $LIMIT --out cache/chunk/call
+init=runs/${name%.xz}; [ -n "$swap" ] && init=../data/models/dir7-default.safetensors
 cp -r cache/chunk/call/1 ../.carry-init
 carried=$(du -cb ../.carry-init ../.carry ../.carry-cc | tail -n 1 | cut -f 1)
 echo "tree $tree + carried $carried = $((tree + carried)) bytes of $LIMIT (margin $MARGIN)"
 [ $((tree + carried + MARGIN)) -le $LIMIT ] || { echo "prepare_chunk: over the limit"; exit 1; }
 cat <<PLAN
 the call: carry [".carry-init", ".carry", ".carry-cc"], timeout_s 600:
-  cd training && INIT=runs/${name%.xz} SPAN=A,B DENOISE_MIN=8 BATCH=512 MIN_SNR=5 EMOJI_WEIGHT=2 \\
+  cd training && INIT=$init SPAN=A,B DENOISE_MIN=8 BATCH=512 MIN_SNR=5 EMOJI_WEIGHT=2 \\
     B_ARGS="--prediction v --lr 5e-4 --compile --text-cache-gb 24 --res-blocks 2" bash tools/device_train.sh chunk
 its export comes back in parts (dir7-chunk.safetensors.part*): cat them into one file, the
 next chunk's FILE. After the last device call: bash training/tools/slim_tree.sh back

@@ -5,6 +5,9 @@
 # beside the tree instead of 9; `back` returns them.
 #   bash training/tools/slim_tree.sh out
 #   JUDGES=1 bash training/tools/slim_tree.sh out   # the judges too (a chunk call)
+#   MODEL=FILE JUDGES=1 bash training/tools/slim_tree.sh out   # and FILE in place of the
+#       tree's model file for the calls (a run that goes on with another text encoder: the
+#       denoiser reads the tree's, tools/carry.py); back returns the tree's own
 #   bash training/tools/slim_tree.sh back     # after the last device call, before any commit
 # While the tree is slim, git status lists their files as deleted: commit only named
 # paths then (never -a), or run `back` first; `git checkout -- docs/eval tests/golden`
@@ -15,6 +18,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 S=.slim
 PATHS="docs/eval tests/golden"
+TREE_MODEL=data/models/dir7-default.safetensors
 # JUDGES=1 (out): training/judges too (12 MB), for calls that only train
 # (device_train.sh chunk); back returns it whenever it is out
 if [ "${JUDGES:-0}" = 1 ] || [ "${1:-}" = back ]; then PATHS="$PATHS training/judges"; fi
@@ -24,11 +28,18 @@ out)
   for p in $PATHS; do
     [ -d "$p" ] || { echo "slim_tree: $p is missing" >&2; exit 1; }
   done
+  [ -z "${MODEL:-}" ] || [ -f "$MODEL" ] || { echo "slim_tree: MODEL=$MODEL is not a file" >&2; exit 1; }
   for p in $PATHS; do
     mkdir -p "$S/$(dirname "$p")"
     mv "$p" "$S/$p"
   done
   echo "slim_tree: $PATHS moved to $S/ (put back: bash training/tools/slim_tree.sh back)"
+  if [ -n "${MODEL:-}" ]; then
+    mkdir -p "$S/$(dirname "$TREE_MODEL")"
+    mv "$TREE_MODEL" "$S/$TREE_MODEL"
+    cp "$MODEL" "$TREE_MODEL"
+    echo "slim_tree: $MODEL in place of $TREE_MODEL for the calls"
+  fi
   ;;
 back)
   [ -d "$S" ] || { echo "slim_tree: nothing to put back"; exit 0; }
@@ -40,6 +51,8 @@ back)
     fi
     mv "$S/$p" "$p"
   done
+  # the tree's own model file over the calls' copy (MODEL=, out)
+  [ -e "$S/$TREE_MODEL" ] && mv -f "$S/$TREE_MODEL" "$TREE_MODEL" && echo "slim_tree: $TREE_MODEL back"
   find "$S" -depth -type d -empty -delete
   [ -e "$S" ] || echo "slim_tree: $PATHS back"
   ;;
