@@ -73,8 +73,9 @@ def test_a_model_file_in_place_of_the_trees_for_the_calls(tmp_path):
     os.makedirs(tmp_path / "data" / "models")
     (tmp_path / "data" / "models" / "dir7-default.safetensors").write_text("shipped")
     (tmp_path / "cand.safetensors").write_text("candidate")
-    env = dict(os.environ, MODEL=str(tmp_path / "cand.safetensors"))
-    r = subprocess.run(["bash", "training/tools/slim_tree.sh", "out"], cwd=tmp_path, env=env,
+    # a path relative to where it is called from (prepare_chunk.sh calls it from training/)
+    env = dict(os.environ, MODEL="../cand.safetensors")
+    r = subprocess.run(["bash", "tools/slim_tree.sh", "out"], cwd=tmp_path / "training", env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert read(tmp_path, "data/models/dir7-default.safetensors") == "candidate"

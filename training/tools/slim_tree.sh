@@ -15,6 +15,8 @@
 # when the tree was slim, on 2026-12-02: the size limit counted only what was here.
 # Nothing a device run does reads these folders.)
 set -eu
+# MODEL as given, from where this was called
+[ -z "${MODEL:-}" ] || MODEL=$(realpath -m "$MODEL")
 cd "$(dirname "$0")/../.."
 S=.slim
 PATHS="docs/eval tests/golden"
