@@ -19,6 +19,16 @@ def test_english_prompts_are_the_distinct_held_out_names_in_order():
     assert pe.english_prompts(meta) == ["cat", "sun", "dog"]
 
 
+def test_training_prompts_are_evaluates_training_english_set():
+    meta = [{"captions": {"en": [f"c{i % 150}"]}, "held_out": i % 7 == 0,
+             "source": "emoji" if i % 2 else "openclipart"} for i in range(400)]
+    _, concepts, _ = evaluate.pick_concepts(meta, "train")
+    got = pe.training_prompts(meta)
+    assert got == [meta[i]["captions"]["en"][0] for i in concepts]
+    assert len(got) == 100 == len(set(got))
+    assert set(got) <= {m["captions"]["en"][0] for m in meta if not m["held_out"]}
+
+
 def test_rows_score_and_rank_by_the_draw_averaged_similarity():
     # two draws of 3 images against 3 prompts (rows: images). Image 0 ranks its own
     # prompt second in draw 1 (0.5 < 0.6) but first on average (0.7 > 0.4); image 1

@@ -1,6 +1,6 @@
 """A stronger paired test of two model files on English prompts: every held-out
 concept with a distinct English name (379 in the shipped data set, where
-evaluate.py takes 100), each drawn with several noise seeds, both models in one
+evaluate.py takes 100; --split train: evaluate.py's 100 training concepts), each drawn with several noise seeds, both models in one
 run with the same noise, scored by every judge given.
 
     cd training && python3 -m tools.paired_eval --a A.safetensors --b B.safetensors \
@@ -32,7 +32,7 @@ from dir7.clip import encode_images, load_clip  # noqa: E402
 from dir7.dataset import load                   # noqa: E402
 from dir7.export import load_model              # noqa: E402
 from dir7.text_encoder import batch_tokens      # noqa: E402
-from evaluate import sample_all                 # noqa: E402
+from evaluate import pick_concepts, sample_all  # noqa: E402
 from tools.compare_eval import compare_set      # noqa: E402
 
 SEED_BASE = 1_000_000   # draw d, batch starting at prompt j: noise seed SEED_BASE * (d + 1) + j
@@ -47,6 +47,13 @@ def english_prompts(meta):
             seen.add(name)
             out.append(name)
     return out
+
+
+def training_prompts(meta):
+    """The English names of evaluate.py --split train's English set: 100 training
+    concepts in its seeded order (phase 24's fit to training concepts)."""
+    _, concepts, _ = pick_concepts(meta, "train")
+    return [meta[i]["captions"]["en"][0] for i in concepts]
 
 
 def draw(model, prompts, d, steps, guidance, batch, dev):
@@ -107,6 +114,9 @@ def main():
     ap.add_argument("--b", required=True, help="the candidate")
     ap.add_argument("--clip", nargs="+", required=True, help="judges (CLIP checkpoints)")
     ap.add_argument("--data", default="cache/dataset")
+    ap.add_argument("--split", default="held_out", choices=["held_out", "train"],
+                    help="held_out: every held-out concept (the ship test); train: the 100 training "
+                         "concepts of evaluate.py --split train (how well seen concepts are drawn)")
     ap.add_argument("--draws", type=int, default=4)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=5.0)
@@ -129,7 +139,8 @@ def main():
     rwkv7.WKV_IMPL = "batched"
     os.makedirs(args.out, exist_ok=True)
     _, meta = load(args.data)
-    prompts = english_prompts(meta)[args.skip:][:args.limit or None]
+    prompts = (training_prompts(meta) if args.split == "train" else english_prompts(meta))
+    prompts = prompts[args.skip:][:args.limit or None]
     models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
     steps, guidance = sampler_settings(args)
     judges, text = {}, {}
