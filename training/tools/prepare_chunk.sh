@@ -58,22 +58,22 @@ if [ -n "$swap" ]; then
   fi
   [ -e ../.slim ] || MODEL=$swap JUDGES=1 bash tools/slim_tree.sh out
 else
-case "$SRC" in
-*:*)
-  rm -f cache/chunk/*-text.safetensors
-  name=$(basename "${SRC#*:}")
-  git show "$SRC" > "cache/chunk/$name" ;;
-*)
-  # the U-Net tensors alone (unpack adds the tree's text encoder), named after the file
-  name=$(basename "$SRC" .safetensors)-unet.safetensors.xz
-  python3 - "$SRC" "cache/chunk/${name%.xz}" <<'PY'
+  case "$SRC" in
+  *:*)
+    rm -f cache/chunk/*-text.safetensors
+    name=$(basename "${SRC#*:}")
+    git show "$SRC" > "cache/chunk/$name" ;;
+  *)
+    # the U-Net tensors alone (unpack adds the tree's text encoder), named after the file
+    name=$(basename "$SRC" .safetensors)-unet.safetensors.xz
+    python3 - "$SRC" "cache/chunk/${name%.xz}" <<'PY'
 import sys
 from dir7.export import read_safetensors, write_safetensors
 sd, meta = read_safetensors(sys.argv[1])
 write_safetensors(sys.argv[2], {k: v.half() for k, v in sd.items() if k.startswith("unet.")}, meta)
 PY
-  xz -9e -T2 "cache/chunk/${name%.xz}" ;;
-esac
+    xz -9e -T2 "cache/chunk/${name%.xz}" ;;
+  esac
 fi
 mkdir -p ../.carry-cc
 [ -e ../.carry-cc/compile-cache.bin.xz ] ||
