@@ -17,8 +17,11 @@ def make_tree(root):
     shutil.copy(os.path.join(HERE, "tools", "slim_tree.sh"), os.path.join(root, "training", "tools"))
 
 
-def slim(root, verb):
-    return subprocess.run(["bash", "training/tools/slim_tree.sh", verb], cwd=root,
+def slim(root, verb, model=None, cwd=""):
+    """slim_tree.sh VERB run from root/cwd, with MODEL=model when given"""
+    env = dict(os.environ, MODEL=model) if model else None
+    script = os.path.relpath(os.path.join(root, "training", "tools", "slim_tree.sh"), os.path.join(root, cwd))
+    return subprocess.run(["bash", script, verb], cwd=os.path.join(root, cwd), env=env,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -74,9 +77,7 @@ def test_a_model_file_in_place_of_the_trees_for_the_calls(tmp_path):
     (tmp_path / "data" / "models" / "dir7-default.safetensors").write_text("shipped")
     (tmp_path / "cand.safetensors").write_text("candidate")
     # a path relative to where it is called from (prepare_chunk.sh calls it from training/)
-    env = dict(os.environ, MODEL="../cand.safetensors")
-    r = subprocess.run(["bash", "tools/slim_tree.sh", "out"], cwd=tmp_path / "training", env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = slim(tmp_path, "out", model="../cand.safetensors", cwd="training")
     assert r.returncode == 0, r.stderr
     assert read(tmp_path, "data/models/dir7-default.safetensors") == "candidate"
     assert slim(tmp_path, "back").returncode == 0
@@ -87,8 +88,6 @@ def test_a_model_file_in_place_of_the_trees_for_the_calls(tmp_path):
 
 def test_a_missing_model_file_moves_nothing(tmp_path):
     make_tree(tmp_path)
-    env = dict(os.environ, MODEL=str(tmp_path / "none.safetensors"))
-    r = subprocess.run(["bash", "training/tools/slim_tree.sh", "out"], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = slim(tmp_path, "out", model=str(tmp_path / "none.safetensors"))
     assert r.returncode != 0 and "not a file" in r.stderr
     assert (tmp_path / "docs" / "eval").exists() and not (tmp_path / ".slim").exists()

@@ -56,6 +56,12 @@ SHIPPED = "../data/models/dir7-default.safetensors"
 JUDGE = "judges/clip-image.pt"   # the committed image tower for SHIPPED's text encoder
 
 
+def other_text_encoder(sd, tree):
+    """True when the model tensors sd hold a text encoder other than tree's (a model
+    file's tensors, as read_safetensors gives them)"""
+    return any(k.startswith("text.") and not torch.equal(v.half(), tree[k].half()) for k, v in sd.items())
+
+
 def pack(args):
     os.makedirs(CARRY, exist_ok=True)
     if args.dataset:   # straight from a data set built here (data.build_dataset)
@@ -129,7 +135,7 @@ def unpack(args):
     sd, meta = read_safetensors(args.init)
     # the run reads runs/b/clip.pt's text tower (the tree's) and its export ships that one:
     # an init with another encoder would lose it without a word
-    if any(k.startswith("text.") and not torch.equal(v.half(), shipped[k].half()) for k, v in sd.items()):
+    if other_text_encoder(sd, shipped):
         sys.exit(f"unpack: {args.init} has a text encoder other than {SHIPPED}'s; a run that goes on "
                  "with it needs it in the tree's model file for the call (tools/with_text_encoder.py)")
     if not any(k.startswith("text.") for k in sd):

@@ -36,12 +36,10 @@ rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors
 swap=""
 own_text() {   # $1 holds text tensors other than the tree's model file's
   python3 - "$1" <<'PY'
-import sys, torch
+import sys
 from dir7.export import read_safetensors
-sd, _ = read_safetensors(sys.argv[1])
-tree, _ = read_safetensors("../data/models/dir7-default.safetensors")
-text = [k for k in sd if k.startswith("text.")]
-sys.exit(0 if text and any(not torch.equal(sd[k], tree[k]) for k in text) else 1)
+from tools.carry import SHIPPED, other_text_encoder
+sys.exit(0 if other_text_encoder(read_safetensors(sys.argv[1])[0], read_safetensors(SHIPPED)[0]) else 1)
 PY
 }
 case "$SRC" in

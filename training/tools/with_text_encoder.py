@@ -35,7 +35,7 @@ def with_text_encoder(model_path, clip_path, out, image_tower=None):
         raise SystemExit(f"{clip_path}: its text tower's tensors differ from {model_path}'s")
     # the model file's dtype (F16 when shipped), as train.py export writes it
     out_sd = {k: v.half() for k, v in sd.items() if not k.startswith("text.")}
-    out_sd.update({k: v.float().half() for k, v in clip_text.items()})
+    out_sd.update({k: v.half() for k, v in clip_text.items()})
     write_safetensors(out, out_sd, meta)
     if image_tower:
         torch.save({"model": {k: v.half() for k, v in ck["model"].items() if not k.startswith("text.")},
