@@ -294,9 +294,8 @@ bg)
     mkdir -p runs/j
     setsid nohup bash -c "python3 train.py clip --run runs/j --minutes $JUDGE_MIN --batch 256 --anneal \
       --freeze-text --init-clip runs/b/clip.pt > runs/j.log 2>&1 && \
-      python3 -c \"import sys, torch; ck = torch.load(sys.argv[1]); torch.save({'model': {k: v.half().cpu() for k, v in \
-ck['model'].items() if not k.startswith('text.')}, 'config': ck['config'], 'step': ck['step']}, sys.argv[2])\" \
-      runs/j/clip.pt runs/j/clip-image.pt && cp runs/j/clip.pt runs/b/clip.pt.tmp && \
+      python3 -m tools.with_text_encoder --clip runs/j/clip.pt --image-tower runs/j/clip-image.pt && \
+      cp runs/j/clip.pt runs/b/clip.pt.tmp && \
       mv runs/b/clip.pt.tmp runs/b/clip.pt; touch runs/j.done" > /dev/null 2>&1 < /dev/null &
   fi
   [ -n "${BASELINE:-}" ] && touch runs/baseline

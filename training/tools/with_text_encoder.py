@@ -7,6 +7,7 @@ shipped one).
 
     cd training && python3 -m tools.with_text_encoder --model M.safetensors \\
         --clip clip-weights.pt --out M-text.safetensors [--image-tower clip-image.pt]
+    cd training && python3 -m tools.with_text_encoder --clip C.pt --image-tower clip-image.pt
 
 The text encoder's configuration must be the same (only its weights change):
 the U-Net's cross-attention reads features of the width it was built for.
@@ -38,18 +39,31 @@ def with_text_encoder(model_path, clip_path, out, image_tower=None):
     out_sd.update({k: v.half() for k, v in clip_text.items()})
     write_safetensors(out, out_sd, meta)
     if image_tower:
-        torch.save({"model": {k: v.half() for k, v in ck["model"].items() if not k.startswith("text.")},
-                    "config": ck["config"], "step": ck.get("step")}, image_tower)
+        write_image_tower(ck, image_tower)
     return out_sd
+
+
+def write_image_tower(ck, out):
+    """The CLIP checkpoint ck's image tower alone, in float16: a judge (evaluate.py
+    --clip) that reads prompts through the text encoder of the model it judges."""
+    torch.save({"model": {k: v.half().cpu() for k, v in ck["model"].items() if not k.startswith("text.")},
+                "config": ck["config"], "step": ck.get("step")}, out)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="the model file whose U-Net and config to keep")
+    ap.add_argument("--model", help="the model file whose U-Net and config to keep")
     ap.add_argument("--clip", required=True, help="the CLIP checkpoint whose text tower to put in")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--image-tower", default=None, help="also write that CLIP's image tower alone here")
+    ap.add_argument("--out")
+    ap.add_argument("--image-tower", default=None,
+                    help="also write that CLIP's image tower alone here (alone: without --model and --out)")
     args = ap.parse_args()
+    if not args.model and not args.out and args.image_tower:
+        write_image_tower(torch.load(args.clip, map_location="cpu"), args.image_tower)
+        print(f"wrote {args.image_tower}: the image tower of {args.clip}")
+        return
+    if not args.model or not args.out:
+        ap.error("--model and --out go together (or --image-tower alone)")
     sd = with_text_encoder(args.model, args.clip, args.out, args.image_tower)
     n = sum(1 for k in sd if k.startswith("text."))
     print(f"wrote {args.out}: {len(sd)} tensors, {n} of them the text encoder from {args.clip}")
