@@ -15,6 +15,7 @@
 #            model file
 #   clip   - one call: the tree's CLIP (its text encoder) continued for CLIP_MIN minutes,
 #            its retrieval against the old one's, its weights to $OUT
+#   judge  - the same for the measuring judge (judges/measuring-clip.pt)
 #   snap   - wait until the background run ends or $2 seconds have passed since the
 #            call began, export its newest checkpoint to $OUT, and evaluate it
 #            once the run has ended (evaluate.py, then the ship test, tools/paired_eval.py,
@@ -158,17 +159,19 @@ bg_run() {
     > /dev/null 2>&1 < /dev/null &
 }
 
-# the CLIP in runs/b/clip.pt (unpack's: the tree's text encoder and its judge image tower)
-# continued in runs/t for CLIP_MIN minutes of one cosine (train.py warms its fresh Adam up);
-# the old one kept as runs/judge/clip.pt; the retrieval of both (and of the measuring CLIP)
-# to $OUT/clip-retrieval.json, the new weights in float16 to $OUT/clip-weights.pt
+# the CLIP $1 (default runs/b/clip.pt, unpack's: the tree's text encoder and its judge
+# image tower) continued in runs/t for CLIP_MIN minutes of one cosine (train.py warms its
+# fresh Adam up); the old one kept as runs/judge/clip.pt; the retrieval of both (and of the
+# measuring CLIP) to $OUT/clip-retrieval.json, the new weights in float16 to $OUT/clip-weights.pt
 continue_clip() {
-  mkdir -p runs/judge runs/t; cp runs/b/clip.pt runs/judge/clip.pt
-  python3 train.py clip --run runs/t --minutes "$CLIP_MIN" --batch 256 --anneal --init-clip runs/b/clip.pt \
+  local from=${1:-runs/b/clip.pt}
+  mkdir -p runs/judge runs/t; cp "$from" runs/judge/clip.pt
+  python3 train.py clip --run runs/t --minutes "$CLIP_MIN" --batch 256 --anneal --init-clip "$from" \
     --save-minutes 2 > runs/t.log 2>&1 || { tail -n 20 runs/t.log; return 1; }
   grep -E "steps|initialised|step [0-9]*00 " runs/t.log | tail -n 4
   measures=""; [ -e ../.carry/eval-clip.pt ] && measures="--clip ../.carry/eval-clip.pt"
-  [ -z "$measures" ] && [ -e judges/measuring-clip.pt ] && measures="--clip judges/measuring-clip.pt"
+  [ -z "$measures" ] && [ -e judges/measuring-clip.pt ] && [ "$from" != judges/measuring-clip.pt ] &&
+    measures="--clip judges/measuring-clip.pt"
   python3 -m tools.clip_retrieval --clip runs/judge/clip.pt $(ls runs/t/clip-*.pt 2>/dev/null | sed 's/^/--clip /') \
     --clip runs/t/clip.pt $measures --out "$OUT/clip-retrieval.json"
   grep -E "steps" runs/t.log > "$OUT/train-log.txt"
@@ -313,6 +316,20 @@ clip)
   continue_clip || exit 1
   ls -l "$OUT"
   echo "clip done at $(( $(date +%s) - T0 )) s"
+  ;;
+judge)
+  # one call: the measuring judge (judges/measuring-clip.pt, a whole CLIP trained apart
+  # from every text encoder a model ships) continued for CLIP_MIN minutes (continue_clip):
+  # a judge with more power for the ship test; its retrieval against the old one's, its
+  # weights to $OUT/clip-weights.pt. Carries only the data set (.carry)
+  INIT=../data/models/dir7-default.safetensors
+  T0=$(date +%s)
+  rm -rf runs/b runs/b.* runs/t runs/judge
+  unpack_or_stop
+  echo "setup done at $(( $(date +%s) - T0 )) s; measuring CLIP $CLIP_MIN min"
+  continue_clip judges/measuring-clip.pt || exit 1
+  ls -l "$OUT"
+  echo "judge done at $(( $(date +%s) - T0 )) s"
   ;;
 textenc)
   # a stronger text encoder: the CLIP continued from the shipped model's for CLIP_MIN
