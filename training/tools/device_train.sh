@@ -42,7 +42,7 @@
 # also carries .carry-cc and runs bg with INIT=runs/FILE when there is room (U-Net tensors
 # alone: unpack adds the shipped text encoder, and keeps the data set already there).
 # Evaluation also uses the measuring CLIP: runs/eval-clip/clip.pt after EVAL_CLIP_MIN, else
-# judges/measuring-clip.pt (committed, fp16).
+# judges/measuring-clip.pt (committed, fp16; continued in phase 30, judges/README.md).
 #   textenc - a longer-trained CLIP from the shipped text encoder (CLIP_MIN minutes), its
 #            retrieval (tools/clip_retrieval.py), then as bg with that text encoder; the old
 #            CLIP stays the judge in runs/judge, the new one judges too
