@@ -188,15 +188,7 @@ cpu_generate (Dir7Model *m, const Dir7GenerateParams *p, GError **error)
   gboolean pair = guided && HW <= D7_PAIR_MAX_PIXELS && d7_unet_pair_useful () &&
                   memory_needed (m, W, H, 2) <= (double) d7_memory_limit ();
 
-  d7_randn (p->seed, D7_STREAM_INIT, 0, x, n);
-  if (p->init_image) {
-    init = g_new (float, n);
-    d7_image_to_model (p->init_image, C, HW, init);
-    double a = ab[d7_timestep (T, steps, start)];
-    float ca = (float) sqrt (a), cn = (float) sqrt (1.0 - a);
-    for (size_t j = 0; j < n; j++)
-      x[j] = ca * init[j] + cn * x[j];
-  }
+  init = d7_start_latent (p->init_image, C, HW, p->seed, ab[d7_timestep (T, steps, start)], x);
   for (int i = start; i < steps; i++) {
     if (cancelled (p))
       goto cancel;

@@ -1,6 +1,7 @@
 /* DDPM / DDIM / DPM-Solver++(2M) steps; coefficients in double, as in Python. */
 #include "sampler.h"
 #include "philox.h"
+#include "model.h"
 
 #include <math.h>
 #include <string.h>
@@ -29,6 +30,21 @@ d7_first_step (int steps, float strength)
   int run = (int) ((double) steps * (double) strength);  /* Python: int(steps * strength) */
   run = CLAMP (run, 1, steps);
   return steps - run;
+}
+
+float *
+d7_start_latent (const float *init_image, int C, int HW, uint64_t seed, double ab_start, float *x)
+{
+  size_t n = (size_t) C * HW;
+  d7_randn (seed, D7_STREAM_INIT, 0, x, n);
+  if (!init_image)
+    return NULL;
+  float *init = g_new (float, n);
+  d7_image_to_model (init_image, C, HW, init);
+  float ca = (float) sqrt (ab_start), cn = (float) sqrt (1.0 - ab_start);
+  for (size_t j = 0; j < n; j++)
+    x[j] = ca * init[j] + cn * x[j];
+  return init;
 }
 
 void

@@ -18,6 +18,14 @@ int d7_timestep (int T, int steps, int i);
 /* img2img: index of the first step that runs (at least one runs) */
 int d7_first_step (int steps, float strength);
 
+/* The first latent x (C * HW floats): Philox noise of stream D7_STREAM_INIT; for
+ * img2img (init_image, straight RGBA, not NULL) that image noised to alpha-bar
+ * ab_start, sqrt(ab) x0 + sqrt(1-ab) noise, as training's add_noise. The CPU and
+ * OpenCL paths both start here, so they start alike. Returns the image in model
+ * space (g_free() it; inpainting keeps its known region), or NULL. */
+float *d7_start_latent (const float *init_image, int C, int HW, uint64_t seed,
+                        double ab_start, float *x);
+
 /* The clean estimate from the U-Net's (guided) output at alpha-bar ab_t,
  * clamped to [-1, 1]: epsilon: (x - sqrt(1-ab) out) / sqrt(ab);
  * v: sqrt(ab) x - sqrt(1-ab) out. */

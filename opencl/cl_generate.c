@@ -78,15 +78,7 @@ run (D7Cl *cl, Dir7Model *m, const Dir7GenerateParams *p, GError **error)
   float *te = g_new (float, (size_t) steps * C0);
   for (int i = 0; i < steps; i++)
     d7_timestep_embedding (d7_timestep (T, steps, i), C0, te + (size_t) i * C0);
-  d7_randn (p->seed, D7_STREAM_INIT, 0, host, n);
-  if (p->init_image) {
-    init = g_new (float, n);
-    d7_image_to_model (p->init_image, C, HW, init);
-    double a = ab[d7_timestep (T, steps, start)];
-    float ca = (float) sqrt (a), cn = (float) sqrt (1.0 - a);
-    for (size_t j = 0; j < n; j++)
-      host[j] = ca * init[j] + cn * host[j];
-  }
+  init = d7_start_latent (p->init_image, C, HW, p->seed, ab[d7_timestep (T, steps, start)], host);
   cl_mem x = d7cl_upload (cl, host, n), ted = d7cl_upload (cl, te, (size_t) steps * C0);
   cl_mem x0 = d7cl_tmp (cl, n), eps = d7cl_tmp (cl, B * n), prev = d7cl_tmp (cl, n);
   cl_mem z = d7cl_tmp (cl, n);
