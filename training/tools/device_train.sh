@@ -304,32 +304,23 @@ bg)
   [ -n "${BASELINE:-}" ] && touch runs/baseline
   SNAP_T0=$T0 bash "$0" snap "${2:-540}"
   ;;
-clip)
-  # one call: the tree's CLIP continued for CLIP_MIN minutes (continue_clip), nothing else;
-  # here, tools/with_text_encoder.py puts its text tower into a model file for a chunk
-  # call to go on from (the denoiser must learn the new features)
+clip|judge)
+  # one call: a CLIP continued for CLIP_MIN minutes (continue_clip), nothing else; it
+  # carries only the data set (.carry), and its weights come back as clip-weights.pt.
+  #   clip:  the tree's CLIP (its text encoder with the first judge's image tower); here,
+  #          tools/with_text_encoder.py puts its text tower into a model file for a chunk
+  #          call to go on from (the denoiser must learn the new features)
+  #   judge: the measuring judge (judges/measuring-clip.pt, a whole CLIP trained apart
+  #          from every text encoder a model ships): more power for the ship test
   INIT=../data/models/dir7-default.safetensors
+  from=runs/b/clip.pt; [ "$1" = judge ] && from=judges/measuring-clip.pt
   T0=$(date +%s)
   rm -rf runs/b runs/b.* runs/t runs/judge
   unpack_or_stop
-  echo "setup done at $(( $(date +%s) - T0 )) s; CLIP $CLIP_MIN min"
-  continue_clip || exit 1
+  echo "setup done at $(( $(date +%s) - T0 )) s; $from continued $CLIP_MIN min"
+  continue_clip "$from" || exit 1
   ls -l "$OUT"
-  echo "clip done at $(( $(date +%s) - T0 )) s"
-  ;;
-judge)
-  # one call: the measuring judge (judges/measuring-clip.pt, a whole CLIP trained apart
-  # from every text encoder a model ships) continued for CLIP_MIN minutes (continue_clip):
-  # a judge with more power for the ship test; its retrieval against the old one's, its
-  # weights to $OUT/clip-weights.pt. Carries only the data set (.carry)
-  INIT=../data/models/dir7-default.safetensors
-  T0=$(date +%s)
-  rm -rf runs/b runs/b.* runs/t runs/judge
-  unpack_or_stop
-  echo "setup done at $(( $(date +%s) - T0 )) s; measuring CLIP $CLIP_MIN min"
-  continue_clip judges/measuring-clip.pt || exit 1
-  ls -l "$OUT"
-  echo "judge done at $(( $(date +%s) - T0 )) s"
+  echo "$1 done at $(( $(date +%s) - T0 )) s"
   ;;
 textenc)
   # a stronger text encoder: the CLIP continued from the shipped model's for CLIP_MIN
