@@ -72,3 +72,10 @@ def load_clip(path, dev="cpu", text_from=SHIPPED_MODEL):
     clip = Clip(Dir7Config.from_json(ck["config"]))
     clip.load_state_dict(sd)
     return clip.to(dev).eval(), ck.get("step")
+
+
+def save_image_tower(ck, path):
+    """The CLIP checkpoint ck's image side alone (no text.* tensors), in float16: a
+    judge that load_clip completes with the text encoder of the model it judges."""
+    torch.save({"model": {k: v.half().cpu() for k, v in ck["model"].items() if not k.startswith("text.")},
+                "config": ck["config"], "step": ck.get("step")}, path)

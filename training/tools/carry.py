@@ -44,7 +44,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from dir7.clip import Clip  # noqa: E402
+from dir7.clip import Clip, save_image_tower  # noqa: E402
 from dir7.config import Dir7Config  # noqa: E402
 from dir7.dataset import load as load_dataset  # noqa: E402
 from dir7.export import read_safetensors, write_safetensors  # noqa: E402
@@ -80,9 +80,7 @@ def pack(args):
             f.write(buf.getvalue())
     cw = os.path.join(CARRY, "clip-weights.pt")
     if os.path.exists(cw):
-        ck = torch.load(cw, map_location="cpu")
-        ck["model"] = {k: v for k, v in ck["model"].items() if not k.startswith("text.")}
-        torch.save(ck, os.path.join(CARRY, "clip-image.pt"))
+        save_image_tower(torch.load(cw, map_location="cpu"), os.path.join(CARRY, "clip-image.pt"))
     if args.model:
         sd, meta = read_safetensors(args.model)
         write_safetensors(os.path.join(CARRY, "init-unet.safetensors"),

@@ -19,6 +19,7 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dir7.clip import save_image_tower                           # noqa: E402
 from dir7.config import Dir7Config                               # noqa: E402
 from dir7.export import read_safetensors, write_safetensors      # noqa: E402
 
@@ -39,15 +40,8 @@ def with_text_encoder(model_path, clip_path, out, image_tower=None):
     out_sd.update({k: v.half() for k, v in clip_text.items()})
     write_safetensors(out, out_sd, meta)
     if image_tower:
-        write_image_tower(ck, image_tower)
+        save_image_tower(ck, image_tower)
     return out_sd
-
-
-def write_image_tower(ck, out):
-    """The CLIP checkpoint ck's image tower alone, in float16: a judge (evaluate.py
-    --clip) that reads prompts through the text encoder of the model it judges."""
-    torch.save({"model": {k: v.half().cpu() for k, v in ck["model"].items() if not k.startswith("text.")},
-                "config": ck["config"], "step": ck.get("step")}, out)
 
 
 def main():
@@ -59,7 +53,7 @@ def main():
                     help="also write that CLIP's image tower alone here (alone: without --model and --out)")
     args = ap.parse_args()
     if not args.model and not args.out and args.image_tower:
-        write_image_tower(torch.load(args.clip, map_location="cpu"), args.image_tower)
+        save_image_tower(torch.load(args.clip, map_location="cpu"), args.image_tower)
         print(f"wrote {args.image_tower}: the image tower of {args.clip}")
         return
     if not args.model or not args.out:
