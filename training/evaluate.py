@@ -157,6 +157,16 @@ def main():
         return clip.encode_text(ids, mask)
 
     res, per = {}, []
+
+    def save(done):
+        """metrics.json and per-prompt.jsonl of the sets done so far: a long CPU run
+        cut short keeps them (written again, whole, after each set)"""
+        with open(os.path.join(args.out, "metrics.json"), "w") as f:
+            json.dump(res, f, indent=1, ensure_ascii=False)
+        with open(os.path.join(args.out, "per-prompt.jsonl"), "w") as f:
+            f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in per)
+        print(f"evaluate: {done} done", file=sys.stderr, flush=True)
+
     with torch.no_grad():
         # the CLIP itself on real held-out images
         prompts = [meta[i]["captions"]["en"][0] for i in concepts]
@@ -172,16 +182,14 @@ def main():
         grid(gen[:50]).save(os.path.join(args.out, "samples.png"))
         with open(os.path.join(args.out, "prompts.txt"), "w") as f:
             f.write("\n".join(prompts[:50]) + "\n")
+        save("generated_en")
         for lang in [x for x in args.languages.split(",") if x]:
             p = [meta[i]["captions"][lang][0] for i in em]
             gl = encode_images(clip, sample_all(model, p, args.steps, args.guidance, dev=dev), dev)
             t1, t5, cs = retrieval(gl, emb_text(p), per, f"emoji_{lang}", p)
             res[f"emoji_{lang}"] = {"top1": t1, "top5": t5, "clip_score": cs, "n": len(p),
                                     "fid_clip_features": fid(gl.cpu().numpy(), real_feats)}
-    with open(os.path.join(args.out, "metrics.json"), "w") as f:
-        json.dump(res, f, indent=1, ensure_ascii=False)
-    with open(os.path.join(args.out, "per-prompt.jsonl"), "w") as f:
-        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in per)
+            save(f"emoji_{lang}")
     print(json.dumps(res, indent=1, ensure_ascii=False))
 
 
