@@ -234,3 +234,34 @@ def test_device_train_chunk_trains_nothing_when_nothing_was_carried(tmp_path):
     assert "no data set carried" in r.stdout + r.stderr and "nothing started" in r.stderr
     assert not (work / "runs" / "b.log").exists()
     assert os.listdir(tmp_path / "out") == []
+
+
+def test_unpack_refuses_an_evaluation_set_left_in_cache_dataset(tmp_path, monkeypatch, shipped):
+    # phase 32's ship-test call unpacked the held-out images into cache/dataset on a
+    # warm machine; a later call that keeps the data set already there must not train
+    # on them
+    fake_carry(tmp_path)
+    unpack_in(tmp_path, monkeypatch)
+    data = tmp_path / "training" / "cache" / "dataset"
+    held = [{"source": "emoji", "id": str(i), "captions": {"en": ["x"]}, "held_out": True} for i in range(3)]
+    np.savez_compressed(tmp_path / ".carry" / "evalset.npz", images=np.zeros((3, 64, 64, 4), np.uint8))
+    with gzip.open(tmp_path / ".carry" / "evalset-meta.json.gz", "wt") as f:
+        json.dump(held, f)
+    # --dest elsewhere leaves the training set as it was
+    carry.unpack_eval(type("Args", (), {"dest": "runs/eval-data"})())
+    assert len(np.load(tmp_path / "training" / "runs" / "eval-data" / "images.npy")) == 3
+    assert len(json.loads((data / "meta.json").read_text())) == 2
+    for f in ("images.npy.xz", "meta.json.gz"):
+        os.remove(tmp_path / ".carry" / f)
+    unpack_in(tmp_path, monkeypatch)   # the training set kept there still unpacks
+    carry.unpack_eval(None)            # the documented default: into cache/dataset
+    with pytest.raises(SystemExit, match="held-out images only"):
+        unpack_in(tmp_path, monkeypatch)
+
+
+def test_unpack_refuses_images_and_meta_that_disagree(tmp_path, monkeypatch, shipped):
+    fake_carry(tmp_path)
+    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
+        json.dump([{"source": "emoji", "id": "0", "captions": {"en": ["x"]}, "held_out": False}], f)
+    with pytest.raises(SystemExit, match="2 images but 1 entries"):
+        unpack_in(tmp_path, monkeypatch)

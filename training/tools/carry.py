@@ -21,7 +21,9 @@ pack, in ../.carry/:
 evalset, here: ../.carry/evalset.npz and evalset-meta.json.gz, the held-out
   images alone (454, 1.2 MB) from cache/dataset: all that evaluate.py reads, so
   a model file can be scored on the device without the 17 MB data set (carry
-  those two paths, not .carry); unpack-eval, there, makes cache/dataset of them.
+  those two paths, not .carry); unpack-eval, there, makes cache/dataset of them
+  (--dest: another folder, as device_train.sh shiptest does, to leave the training
+  set alone; unpack refuses a cache/dataset of held-out images only).
   evaluate.py picks the same prompts and images from it, so the same figures.
   Since phase 24 (a 21 MB default model) the tree leaves under 10 MiB, so
   images.npy.xz travels in parts over several calls (tools/prepare_carry.sh), and
@@ -113,6 +115,7 @@ def unpack(args):
         sys.exit("unpack: no data set carried (images.npy.xz, its gathered parts or ds.npz) and none in cache/dataset")
     if os.path.exists(meta_gz):
         gunzip(meta_gz, "cache/dataset/meta.json")
+    check_training_set("cache/dataset")
     shipped, shipped_meta = read_safetensors(SHIPPED)
     ck = None
     for path in (os.path.join(CARRY, "clip-weights.pt"), os.path.join(CARRY, "clip-image.pt"), JUDGE):
@@ -159,9 +162,26 @@ def evalset(args):
 
 
 def unpack_eval(args):
-    os.makedirs("cache/dataset", exist_ok=True)
-    np.save("cache/dataset/images.npy", np.load(os.path.join(CARRY, "evalset.npz"))["images"])
-    gunzip(os.path.join(CARRY, "evalset-meta.json.gz"), "cache/dataset/meta.json")
+    dest = getattr(args, "dest", None) or "cache/dataset"
+    os.makedirs(dest, exist_ok=True)
+    np.save(os.path.join(dest, "images.npy"), np.load(os.path.join(CARRY, "evalset.npz"))["images"])
+    gunzip(os.path.join(CARRY, "evalset-meta.json.gz"), os.path.join(dest, "meta.json"))
+
+
+def check_training_set(folder):
+    """Stop unless folder holds a data set to train on: as many images as meta.json
+    entries, and some of them not held out. unpack-eval's evaluation set (held-out
+    images alone) left in cache/dataset on a warm machine would otherwise be trained
+    on by a later call that keeps the data set already there."""
+    with open(os.path.join(folder, "meta.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    n = np.load(os.path.join(folder, "images.npy"), mmap_mode="r").shape[0]
+    if n != len(meta):
+        sys.exit(f"unpack: {folder} has {n} images but {len(meta)} entries in meta.json: "
+                 "carry the data set again")
+    if not any(not m["held_out"] for m in meta):
+        sys.exit(f"unpack: {folder} holds held-out images only (tools.carry unpack-eval's "
+                 "evaluation set), nothing to train on: carry the data set")
 
 
 def main():
@@ -171,6 +191,8 @@ def main():
     ap.add_argument("--dataset", default=None,
                     help="pack: the data set folder to carry (images.npy, meta.json; e.g. cache/dataset)")
     ap.add_argument("--init", default=SHIPPED, help="unpack: the model file (or U-Net only file) to continue")
+    ap.add_argument("--dest", default="cache/dataset",
+                    help="unpack-eval: the folder to write the evaluation set to (evaluate.py --data)")
     args = ap.parse_args()
     {"pack": pack, "unpack": unpack, "evalset": evalset, "unpack-eval": unpack_eval}[args.verb](args)
 
