@@ -12,7 +12,8 @@
 #            the call has left as the part SPAN of one cosine, export to $OUT
 #            (tools/prepare_chunk.sh stages the call)
 #   shiptest - one call: the ship test of the carried model file $CAND against the tree's
-#            model file
+#            model file; with the held-out images carried too (tools.carry evalset), then
+#            the one-draw test of both files (onedraw_run)
 #   clip   - one call: the tree's CLIP (its text encoder) continued for CLIP_MIN minutes,
 #            its retrieval against the old one's, its weights to $OUT
 #   judge  - the same for the measuring judge (judges/measuring-clip.pt)
@@ -115,6 +116,27 @@ paired_run() {
     --clip judges/clip-image.pt judges/measuring-clip.pt ${EXTRA_JUDGES:-} --draws "${PAIRED_DRAWS:-8}" ${PAIRED_ARGS:-} \
     --out "runs/paired-$1" > "runs/paired-$1.log" 2>&1 || tail -n 20 "runs/paired-$1.log"
   cat runs/paired-$1/compare-*.md | sed "s|^|paired, $1 - tree's model file, |" | tee -a "$OUT/metrics-measuring.txt"
+}
+
+# the one-draw test (evaluate.py; EVAL_LANGUAGES, default every emoji language) of the
+# tree's model file and the model file $1 by both committed judges, on the held-out images
+# carried in ../.carry (tools.carry evalset), unpacked apart from cache/dataset (a later
+# call on this machine may keep that as its training set); to $OUT/onedraw.tar, written
+# again after each run so that a call cut short keeps the runs it finished
+onedraw_run() {
+  rm -rf runs/eval-data runs/onedraw; mkdir -p runs/onedraw
+  python3 -m tools.carry unpack-eval --dest runs/eval-data || return 1
+  local m c n
+  for m in ../data/models/dir7-default.safetensors "$1"; do
+    for c in judges/clip-image.pt judges/measuring-clip.pt; do
+      n=$(basename "$m" .safetensors)-$(basename "$c" .pt)
+      python3 evaluate.py --model "$m" --clip "$c" --data runs/eval-data --steps "${EVAL_STEPS:-20}" \
+        --languages "${EVAL_LANGUAGES-en,zh,es,fr}" --out "runs/onedraw/$n" > "runs/onedraw/$n.log" 2>&1 ||
+        tail -n 20 "runs/onedraw/$n.log"
+      echo "one draw, $n: $(tr -d '\n' < "runs/onedraw/$n/metrics.json" 2>/dev/null | head -c 300)"
+      (cd runs && tar cf "$OUT/onedraw.tar" onedraw)
+    done
+  done
 }
 
 # how closely runs/dir7-$1.safetensors and its init draw the $2 probe images
@@ -269,6 +291,7 @@ shiptest)
   cp "$CAND" "runs/dir7-$name.safetensors" || exit 1
   PAIRED_ARGS="--data runs/ship-data ${PAIRED_ARGS:-}" paired_run "$name"
   (cd runs && tar cf "$OUT/paired.tar" "paired-$name")
+  [ -e ../.carry/evalset.npz ] && onedraw_run "runs/dir7-$name.safetensors"
   echo "shiptest done at $(( $(date +%s) - T0 )) s"
   ;;
 bg)

@@ -28,7 +28,9 @@ if [ ! -e cache/chunk/images.npy.xz ] || [ "$sum" != "$(cat cache/chunk/images.n
   echo "$sum" > cache/chunk/images.npy.sha256
 fi
 [ -e ../.carry/meta.json.gz ] || python3 -m tools.carry pack --dataset cache/dataset
-rm -f ../.carry/images.npy.xz
+# a chunk call carries neither: the evaluation set is a ship-test call's (tools.carry evalset
+# makes it again in seconds)
+rm -f ../.carry/images.npy.xz ../.carry/evalset.npz ../.carry/evalset-meta.json.gz
 rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors
 # an init with a text encoder of its own (tools/with_text_encoder.py; a whole model file,
 # here or kept in the history as .xz) goes whole in place of the tree's model file for
