@@ -265,3 +265,37 @@ def test_unpack_refuses_images_and_meta_that_disagree(tmp_path, monkeypatch, shi
         json.dump([{"source": "emoji", "id": "0", "captions": {"en": ["x"]}, "held_out": False}], f)
     with pytest.raises(SystemExit, match="2 images but 1 entries"):
         unpack_in(tmp_path, monkeypatch)
+
+
+def test_unpack_probe_gives_probe_fit_the_real_probe_images(tmp_path, monkeypatch):
+    # the ship-test call carries meta.json.gz and evalset's probe.npz, not the data set:
+    # probe_fit --images PROBE must find the same images there as here
+    from dir7.dataset import load, probe_indices
+    rng = np.random.default_rng(1)
+    n = 400
+    images = rng.integers(0, 256, (n, 64, 64, 4), dtype=np.uint8)
+    meta = [{"source": "emoji" if i % 3 else "openclipart", "id": str(i),
+             "captions": {"en": [f"thing {i}"]}, "held_out": i % 5 == 1} for i in range(n)]
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("cache/dataset")
+    np.save("cache/dataset/images.npy", images)
+    with open("cache/dataset/meta.json", "w") as f:
+        json.dump(meta, f)
+    monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
+    carry.evalset(None)
+    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
+        json.dump(meta, f)
+    os.makedirs("there")
+    monkeypatch.chdir(tmp_path / "there")
+    carry.unpack_probe(None)
+    got, got_meta = load("runs/probe-data")
+    pick = probe_indices(meta, carry.PROBE, "train", "emoji")
+    assert got_meta == meta and len(pick) == carry.PROBE
+    assert np.array_equal(got[pick], images[pick])
+    others = np.setdiff1d(np.arange(n), pick)
+    assert not got[others].any()   # a stand-in: nothing else is there
+    # a probe.npz from another data set is refused, not silently mismatched
+    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
+        json.dump(meta[:-7], f)
+    with pytest.raises(SystemExit, match="another data set"):
+        carry.unpack_probe(None)

@@ -23,7 +23,9 @@ evalset, here: ../.carry/evalset.npz and evalset-meta.json.gz, the held-out
   a model file can be scored on the device without the 17 MB data set (carry
   those two paths, not .carry); unpack-eval, there, makes cache/dataset of them
   (--dest: another folder, as device_train.sh shiptest does, to leave the training
-  set alone; unpack refuses a cache/dataset of held-out images only).
+  set alone; unpack refuses a cache/dataset of held-out images only). evalset also
+  writes probe.npz, the 128 training emoji of tools/probe_fit.py --images 128 (0.5 MB);
+  unpack-probe, there, makes runs/probe-data of them and .carry/meta.json.gz.
   evaluate.py picks the same prompts and images from it, so the same figures.
   Since phase 24 (a 21 MB default model) the tree leaves under 10 MiB, so
   images.npy.xz travels in parts over several calls (tools/prepare_carry.sh), and
@@ -48,13 +50,14 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import Clip, save_image_tower  # noqa: E402
 from dir7.config import Dir7Config  # noqa: E402
-from dir7.dataset import load as load_dataset  # noqa: E402
+from dir7.dataset import load as load_dataset, probe_indices  # noqa: E402
 from dir7.export import read_safetensors, write_safetensors  # noqa: E402
 from tools.carry_parts import RUNS as GATHER_DIR  # noqa: E402
 
 CARRY = "../.carry"
 GATHERED = os.path.join(GATHER_DIR, "images.npy")   # carry_parts gather's join of images.npy.xz's parts
 SHIPPED = "../data/models/dir7-default.safetensors"
+PROBE = 128   # evalset's probe images: tools/probe_fit.py --images 128 (model card, phase 32)
 JUDGE = "judges/clip-image.pt"   # the committed image tower for SHIPPED's text encoder
 
 
@@ -159,6 +162,10 @@ def evalset(args):
     with gzip.open(os.path.join(CARRY, "evalset-meta.json.gz"), "wt", encoding="utf-8") as f:
         json.dump([meta[i] for i in held], f, ensure_ascii=False)
     print(f"evalset: {len(held)} held-out images of {len(meta)}")
+    # and the training emoji that tools/probe_fit.py draws (PROBE of them), for unpack-probe
+    pick = probe_indices(meta, PROBE, "train", "emoji")
+    np.savez_compressed(os.path.join(CARRY, "probe.npz"), index=np.array(pick), images=images[pick])
+    print(f"evalset: {len(pick)} probe images (probe_fit --images {PROBE})")
 
 
 def unpack_eval(args):
@@ -166,6 +173,23 @@ def unpack_eval(args):
     os.makedirs(dest, exist_ok=True)
     np.save(os.path.join(dest, "images.npy"), np.load(os.path.join(CARRY, "evalset.npz"))["images"])
     gunzip(os.path.join(CARRY, "evalset-meta.json.gz"), os.path.join(dest, "meta.json"))
+
+
+def unpack_probe(args):
+    """dest/meta.json (the carried meta.json.gz: the whole data set's) and a stand-in
+    dest/images.npy with only probe.npz's rows filled in: all that tools/probe_fit.py
+    --images PROBE reads (the other rows are blank, so never train on it)"""
+    dest = getattr(args, "dest", None) or "runs/probe-data"
+    os.makedirs(dest, exist_ok=True)
+    gunzip(os.path.join(CARRY, "meta.json.gz"), os.path.join(dest, "meta.json"))
+    with open(os.path.join(dest, "meta.json"), encoding="utf-8") as f:
+        meta = json.load(f)
+    probe = np.load(os.path.join(CARRY, "probe.npz"))
+    if probe["index"].tolist() != probe_indices(meta, len(probe["index"]), "train", "emoji"):
+        sys.exit("unpack-probe: probe.npz was made from another data set than meta.json.gz")
+    images = np.zeros((len(meta),) + probe["images"].shape[1:], np.uint8)
+    images[probe["index"]] = probe["images"]
+    np.save(os.path.join(dest, "images.npy"), images)
 
 
 def check_training_set(folder):
@@ -186,15 +210,17 @@ def check_training_set(folder):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("verb", choices=["pack", "unpack", "evalset", "unpack-eval"])
+    ap.add_argument("verb", choices=["pack", "unpack", "evalset", "unpack-eval", "unpack-probe"])
     ap.add_argument("--model", default=None, help="pack: carry this model file's U-Net as the next init")
     ap.add_argument("--dataset", default=None,
                     help="pack: the data set folder to carry (images.npy, meta.json; e.g. cache/dataset)")
     ap.add_argument("--init", default=SHIPPED, help="unpack: the model file (or U-Net only file) to continue")
-    ap.add_argument("--dest", default="cache/dataset",
-                    help="unpack-eval: the folder to write the evaluation set to (evaluate.py --data)")
+    ap.add_argument("--dest", default=None,
+                    help="unpack-eval, unpack-probe: the folder to write to (evaluate.py's or "
+                    "probe_fit.py's --data; unpack-probe's default is runs/probe-data)")
     args = ap.parse_args()
-    {"pack": pack, "unpack": unpack, "evalset": evalset, "unpack-eval": unpack_eval}[args.verb](args)
+    {"pack": pack, "unpack": unpack, "evalset": evalset, "unpack-eval": unpack_eval,
+     "unpack-probe": unpack_probe}[args.verb](args)
 
 
 if __name__ == "__main__":

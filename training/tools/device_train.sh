@@ -121,8 +121,9 @@ paired_run() {
 # the one-draw test (evaluate.py; EVAL_LANGUAGES, default every emoji language) of the
 # tree's model file and the model file $1 by both committed judges, on the held-out images
 # carried in ../.carry (tools.carry evalset), unpacked apart from cache/dataset (a later
-# call on this machine may keep that as its training set); to $OUT/onedraw.tar, written
-# again after each run so that a call cut short keeps the runs it finished
+# call on this machine may keep that as its training set), then tools/probe_fit.py of both
+# on evalset's 128 probe images; to $OUT/onedraw.tar, written again after each run so
+# that a call cut short keeps the runs it finished
 onedraw_run() {
   rm -rf runs/eval-data runs/onedraw; mkdir -p runs/onedraw
   python3 -m tools.carry unpack-eval --dest runs/eval-data || return 1
@@ -136,6 +137,18 @@ onedraw_run() {
       echo "one draw, $n: $(tr -d '\n' < "runs/onedraw/$n/metrics.json" 2>/dev/null | head -c 300)"
       (cd runs && tar cf "$OUT/onedraw.tar" onedraw)
     done
+  done
+  # the seen-concept measure that the judges do not saturate (model card, phase 32): the
+  # 128 training emoji drawn from their names, nearest real image by the measuring judge
+  [ -e ../.carry/probe.npz ] || return 0
+  python3 -m tools.carry unpack-probe --dest runs/probe-data || return 1
+  for m in ../data/models/dir7-default.safetensors "$1"; do
+    n=drawn-128-$(basename "$m" .safetensors)
+    python3 -m tools.probe_fit --model "$m" --clip judges/measuring-clip.pt --data runs/probe-data --images 128 \
+      --steps "${EVAL_STEPS:-20}" --grid "runs/onedraw/$n.png" --out "runs/onedraw/$n.json" > "runs/onedraw/$n.log" 2>&1 ||
+      tail -n 20 "runs/onedraw/$n.log"
+    echo "$n: $(tr -d '\n' < "runs/onedraw/$n.json" 2>/dev/null)"
+    (cd runs && tar cf "$OUT/onedraw.tar" onedraw)
   done
 }
 

@@ -30,7 +30,7 @@ fi
 [ -e ../.carry/meta.json.gz ] || python3 -m tools.carry pack --dataset cache/dataset
 # a chunk call carries neither: the evaluation set is a ship-test call's (tools.carry evalset
 # makes it again in seconds)
-rm -f ../.carry/images.npy.xz ../.carry/evalset.npz ../.carry/evalset-meta.json.gz
+rm -f ../.carry/images.npy.xz ../.carry/evalset.npz ../.carry/evalset-meta.json.gz ../.carry/probe.npz
 rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors
 # an init with a text encoder of its own (tools/with_text_encoder.py; a whole model file,
 # here or kept in the history as .xz) goes whole in place of the tree's model file for
