@@ -115,6 +115,20 @@ def test_load_clip_fills_an_image_only_file_with_the_shipped_text(tmp_path, ship
         assert torch.equal(sd[k], v), k
 
 
+def evalset_made_here(tmp_path, monkeypatch, images, meta):
+    """cache/dataset of images and meta in tmp_path, tools.carry evalset run on it, then
+    the working folder moved to tmp_path/there (the device, where only .carry is)"""
+    monkeypatch.chdir(tmp_path)
+    os.makedirs("cache/dataset")
+    np.save("cache/dataset/images.npy", images)
+    with open("cache/dataset/meta.json", "w") as f:
+        json.dump(meta, f)
+    monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
+    carry.evalset(None)
+    os.makedirs(tmp_path / "there")
+    monkeypatch.chdir(tmp_path / "there")
+
+
 def test_evalset_gives_evaluate_the_same_prompts_and_images(tmp_path, monkeypatch):
     from evaluate import pick_concepts
     rng = np.random.default_rng(0)
@@ -123,15 +137,7 @@ def test_evalset_gives_evaluate_the_same_prompts_and_images(tmp_path, monkeypatc
     meta = [{"source": "emoji" if i % 3 else "openclipart", "id": str(i),
              "captions": {"en": [f"thing {i % 150}"], "zh": [f"物 {i % 150}"]}, "held_out": i % 4 == 1}
             for i in range(n)]
-    monkeypatch.chdir(tmp_path)
-    os.makedirs("cache/dataset")
-    np.save("cache/dataset/images.npy", images)
-    with open("cache/dataset/meta.json", "w") as f:
-        json.dump(meta, f)
-    monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
-    carry.evalset(None)
-    os.makedirs("there")
-    monkeypatch.chdir(tmp_path / "there")
+    evalset_made_here(tmp_path, monkeypatch, images, meta)
     carry.unpack_eval(None)
     small = json.load(open("cache/dataset/meta.json"))
     small_images = np.load("cache/dataset/images.npy")
@@ -276,17 +282,9 @@ def test_unpack_probe_gives_probe_fit_the_real_probe_images(tmp_path, monkeypatc
     images = rng.integers(0, 256, (n, 64, 64, 4), dtype=np.uint8)
     meta = [{"source": "emoji" if i % 3 else "openclipart", "id": str(i),
              "captions": {"en": [f"thing {i}"]}, "held_out": i % 5 == 1} for i in range(n)]
-    monkeypatch.chdir(tmp_path)
-    os.makedirs("cache/dataset")
-    np.save("cache/dataset/images.npy", images)
-    with open("cache/dataset/meta.json", "w") as f:
-        json.dump(meta, f)
-    monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
-    carry.evalset(None)
+    evalset_made_here(tmp_path, monkeypatch, images, meta)
     with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
         json.dump(meta, f)
-    os.makedirs("there")
-    monkeypatch.chdir(tmp_path / "there")
     carry.unpack_probe(None)
     got, got_meta = load("runs/probe-data")
     pick = probe_indices(meta, carry.PROBE, "train", "emoji")
