@@ -26,6 +26,26 @@ NO_FLIP = ("left", "right", "arrow", "keycap", "letter", "flag", "sign", "text",
            "digit", "symbol", "logo")
 
 
+STAND_IN = "stand-in.json"   # tools.carry unpack-probe's list of the rows it filled in
+
+
+def require_filled(path, keep):
+    """Stop unless every image index in keep is a real image in the data set at path:
+    a stand-in data set (tools.carry unpack-probe) has real images only in the rows
+    its stand-in.json lists, and blank ones elsewhere that must never be trained on
+    or drawn against."""
+    marker = os.path.join(path, STAND_IN)
+    if not os.path.exists(marker):
+        return
+    with open(marker) as f:
+        filled = set(json.load(f)["filled"])
+    missing = [i for i in keep if i not in filled]
+    if missing:
+        raise SystemExit(f"{path} is a stand-in data set (tools.carry unpack-probe) with real images "
+                         f"in {len(filled)} rows only; {len(missing)} of the {len(keep)} images asked "
+                         f"for are blank there (train.py --probe and probe_fit --images {len(filled)} only)")
+
+
 def load(path):
     images = np.load(os.path.join(path, "images.npy"))
     with open(os.path.join(path, "meta.json")) as f:
@@ -86,6 +106,7 @@ class TrainSet(torch.utils.data.Dataset):
             keep = probe_indices(meta, probe)
         else:
             keep = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")]
+        require_filled(path, keep)
         self.images = images[keep]
         self.meta = [meta[i] for i in keep]
         self.augment = augment

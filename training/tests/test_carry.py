@@ -41,14 +41,14 @@ def fake_carry(root):
                    for i in range(2)], f)
 
 
-def unpack_in(tmp_path, monkeypatch, judge="none.pt", init=SHIPPED_MODEL):
+def unpack_in(tmp_path, monkeypatch, judge="none.pt", init=SHIPPED_MODEL, no_data=False):
     work = tmp_path / "training"
     work.mkdir(exist_ok=True)
     monkeypatch.chdir(work)
     monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
     monkeypatch.setattr(carry, "SHIPPED", SHIPPED_MODEL)
     monkeypatch.setattr(carry, "JUDGE", str(tmp_path / judge))
-    carry.unpack(type("Args", (), {"init": init})())
+    carry.unpack(type("Args", (), {"init": init, "no_data": no_data})())
     return torch.load(work / "runs" / "b" / "clip.pt")["model"]
 
 
@@ -292,8 +292,28 @@ def test_unpack_probe_gives_probe_fit_the_real_probe_images(tmp_path, monkeypatc
     assert np.array_equal(got[pick], images[pick])
     others = np.setdiff1d(np.arange(n), pick)
     assert not got[others].any()   # a stand-in: nothing else is there
+    # so it may train only the probe run on those images (train.py --probe PROBE), never
+    # a run on the whole split or another probe size, which would take blank images
+    from dir7.dataset import TrainSet
+    assert len(TrainSet("runs/probe-data", probe=carry.PROBE)) == carry.PROBE
+    for probe in (0, carry.PROBE // 2):
+        with pytest.raises(SystemExit, match="stand-in data set"):
+            TrainSet("runs/probe-data", probe=probe)
     # a probe.npz from another data set is refused, not silently mismatched
     with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
         json.dump(meta[:-7], f)
     with pytest.raises(SystemExit, match="another data set"):
         carry.unpack_probe(None)
+
+
+def test_unpack_without_data_makes_the_clip_and_init_alone(tmp_path, monkeypatch, shipped):
+    # a probe call carries probe.npz and meta.json.gz, not the data set: unpack --no-data
+    # must not stop for the missing data set, nor leave a cache/dataset behind
+    text, _ = shipped
+    with pytest.raises(SystemExit, match="no data set carried"):
+        unpack_in(tmp_path, monkeypatch)
+    os.rmdir(tmp_path / "training" / "cache" / "dataset")
+    model = unpack_in(tmp_path, monkeypatch, no_data=True)
+    assert_text_is_shipped(model, text)
+    assert (tmp_path / "training" / "runs" / "init.safetensors").exists()
+    assert not (tmp_path / "training" / "cache" / "dataset").exists()

@@ -50,7 +50,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import Clip, save_image_tower  # noqa: E402
 from dir7.config import Dir7Config  # noqa: E402
-from dir7.dataset import load as load_dataset, probe_indices  # noqa: E402
+from dir7.dataset import STAND_IN, load as load_dataset, probe_indices  # noqa: E402
 from dir7.export import read_safetensors, write_safetensors  # noqa: E402
 from tools.carry_parts import RUNS as GATHER_DIR  # noqa: E402
 
@@ -95,8 +95,15 @@ def pack(args):
 
 
 def unpack(args):
-    os.makedirs("cache/dataset", exist_ok=True)
     os.makedirs("runs/b", exist_ok=True)
+    if not getattr(args, "no_data", False):
+        unpack_dataset()
+    unpack_clip_and_init(args.init)
+
+
+def unpack_dataset():
+    """cache/dataset from what was carried (or kept from an earlier call), checked"""
+    os.makedirs("cache/dataset", exist_ok=True)
     xz = os.path.join(CARRY, "images.npy.xz")
     meta_gz = os.path.join(CARRY, "meta.json.gz")
     ds_npz = os.path.join(CARRY, "ds.npz")
@@ -119,6 +126,11 @@ def unpack(args):
     if os.path.exists(meta_gz):
         gunzip(meta_gz, "cache/dataset/meta.json")
     check_training_set("cache/dataset")
+
+
+def unpack_clip_and_init(init):
+    """runs/b/clip.pt (the tree's text encoder, an image tower carried, committed or
+    fresh) and runs/init.safetensors from init"""
     shipped, shipped_meta = read_safetensors(SHIPPED)
     ck = None
     for path in (os.path.join(CARRY, "clip-weights.pt"), os.path.join(CARRY, "clip-image.pt"), JUDGE):
@@ -136,17 +148,17 @@ def unpack(args):
     model.update({k: v.float() for k, v in shipped.items() if k.startswith("text.")})
     ck["model"] = model
     torch.save(ck, "runs/b/clip.pt")
-    sd, meta = read_safetensors(args.init)
+    sd, meta = read_safetensors(init)
     # the run reads runs/b/clip.pt's text tower (the tree's) and its export ships that one:
     # an init with another encoder would lose it without a word
     if other_text_encoder(sd, shipped):
-        sys.exit(f"unpack: {args.init} has a text encoder other than {SHIPPED}'s; a run that goes on "
+        sys.exit(f"unpack: {init} has a text encoder other than {SHIPPED}'s; a run that goes on "
                  "with it needs it in the tree's model file for the call (tools/with_text_encoder.py)")
     if not any(k.startswith("text.") for k in sd):
         sd.update({k: v for k, v in shipped.items() if k.startswith("text.")})
         meta = meta if "dir7.config" in meta else shipped_meta
     write_safetensors("runs/init.safetensors", {k: v.half() for k, v in sd.items()}, meta)
-    print(f"unpacked: {len(model)} CLIP tensors, init from {args.init} ({len(sd)} tensors)")
+    print(f"unpacked: {len(model)} CLIP tensors, init from {init} ({len(sd)} tensors)")
 
 
 def gunzip(src, dst):
@@ -190,6 +202,8 @@ def unpack_probe(args):
     images = np.zeros((len(meta),) + probe["images"].shape[1:], np.uint8)
     images[probe["index"]] = probe["images"]
     np.save(os.path.join(dest, "images.npy"), images)
+    with open(os.path.join(dest, STAND_IN), "w") as f:   # dir7.dataset.require_filled reads it
+        json.dump({"filled": probe["index"].tolist()}, f)
 
 
 def check_training_set(folder):
@@ -215,6 +229,9 @@ def main():
     ap.add_argument("--dataset", default=None,
                     help="pack: the data set folder to carry (images.npy, meta.json; e.g. cache/dataset)")
     ap.add_argument("--init", default=SHIPPED, help="unpack: the model file (or U-Net only file) to continue")
+    ap.add_argument("--no-data", action="store_true",
+                    help="unpack: the CLIP and the init only, no data set (a probe call on probe.npz: "
+                    "unpack-probe makes its data)")
     ap.add_argument("--dest", default=None,
                     help="unpack-eval, unpack-probe: the folder to write to (evaluate.py's or "
                     "probe_fit.py's --data; unpack-probe's default is runs/probe-data)")

@@ -48,7 +48,9 @@
 #            retrieval (tools/clip_retrieval.py), then as bg with that text encoder; the old
 #            CLIP stays the judge in runs/judge, the new one judges too
 #   probe  - train from $INIT on N emoji only (PROBES="64 512": one run per N, side by side),
-#            then how closely each draws its N images (tools/probe_fit.py)
+#            then how closely each draws its N images (tools/probe_fit.py); carrying only
+#            .carry/probe.npz and meta.json.gz (tools.carry evalset, PROBES=128) instead of
+#            the data set, it trains on those 128 emoji (runs/probe-data)
 set -u
 cd "$(dirname "$0")/.."
 CLIP_MIN=${CLIP_MIN:-3}
@@ -143,22 +145,29 @@ onedraw_run() {
   [ -e ../.carry/probe.npz ] || return 0
   python3 -m tools.carry unpack-probe --dest runs/probe-data || return 1
   for m in ../data/models/dir7-default.safetensors "$1"; do
-    n=drawn-128-$(basename "$m" .safetensors)
-    python3 -m tools.probe_fit --model "$m" --clip judges/measuring-clip.pt --data runs/probe-data --images 128 \
-      --steps "${EVAL_STEPS:-20}" --grid "runs/onedraw/$n.png" --out "runs/onedraw/$n.json" > "runs/onedraw/$n.log" 2>&1 ||
-      tail -n 20 "runs/onedraw/$n.log"
-    echo "$n: $(tr -d '\n' < "runs/onedraw/$n.json" 2>/dev/null)"
+    draw_probe "$m" judges/measuring-clip.pt runs/probe-data 128 "runs/onedraw/drawn-128-$(basename "$m" .safetensors)"
     (cd runs && tar cf "$OUT/onedraw.tar" onedraw)
   done
 }
 
-# how closely runs/dir7-$1.safetensors and its init draw the $2 probe images
-# (tools/probe_fit.py): figures appended to $OUT/probe-fit.txt, grids in runs/fit-$2-*.png
+# tools/probe_fit.py: model $1 draws the $4 probe images of data set $3 from their names,
+# judged by CLIP $2; figures to $5.json (and one line on stdout), grid $5.png, log $5.log
+draw_probe() {
+  python3 -m tools.probe_fit --model "$1" --clip "$2" --data "$3" --images "$4" --steps "${EVAL_STEPS:-20}" \
+    --grid "$5.png" --out "$5.json" > "$5.log" 2>&1 || tail -n 20 "$5.log"
+  echo "$(basename "$5"): $(tr -d '\n' < "$5.json" 2>/dev/null)"
+}
+
+# how closely runs/dir7-$1.safetensors and its init draw the $2 probe images of data set
+# ${3:-cache/dataset}: figures appended to $OUT/probe-fit.txt, grids in runs/fit-$2-*.png;
+# judged by the measuring judge where the tree has it (phase 32's drawn measure), else by
+# runs/b/clip.pt's image tower (a chunk call's is untrained: figures then mean nothing)
 fit_probe() {
-  local m
+  local m judge=judges/measuring-clip.pt
+  [ -e $judge ] || judge=runs/b/clip.pt
+  echo "fit_probe: judge $judge" | tee -a "$OUT/probe-fit.txt"
   for m in runs/dir7-$1.safetensors runs/init.safetensors; do
-    python3 -m tools.probe_fit --model $m --clip runs/b/clip.pt --images $2 --steps "${EVAL_STEPS:-20}" \
-      --grid "runs/fit-$2-$(basename $m .safetensors).png" | tee -a "$OUT/probe-fit.txt"
+    draw_probe $m $judge "${3:-cache/dataset}" $2 "runs/fit-$2-$(basename $m .safetensors)" | tee -a "$OUT/probe-fit.txt"
   done
 }
 
@@ -429,10 +438,19 @@ probe)
   # added, e.g. "--prediction v --min-snr 5"); then tools/probe_fit.py scores each run's
   # model and $INIT on that run's N images
   INIT=${INIT:-../data/models/dir7-default.safetensors}
-  unpack_or_stop
+  data=cache/dataset
+  if [ -e ../.carry/probe.npz ] && [ ! -e ../.carry/images.npy.xz ]; then
+    # the light probe call: tools.carry evalset's 128 probe emoji and meta.json.gz alone
+    # (under 3 MB; the judges stay in the tree), so PROBES may only be 128
+    data=runs/probe-data
+    python3 -m tools.carry unpack --no-data --init "$INIT" && python3 -m tools.carry unpack-probe --dest $data ||
+      { echo "device_train.sh: set-up failed (above); nothing started" >&2; exit 1; }
+  else
+    unpack_or_stop
+  fi
   for n in ${PROBES:-64}; do
     rm -rf runs/p$n; mkdir -p runs/p$n; cp runs/b/clip.pt runs/p$n/
-    python3 train.py denoiser --run runs/p$n --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \
+    python3 train.py denoiser --run runs/p$n --data $data --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \
       --batch ${PROBE_BATCH:-$(( n < 256 ? n : 256 ))} ${ANNEAL:+--anneal} --probe $n --init-model runs/init.safetensors \
       ${B_ARGS:-} > runs/p$n.log 2>&1 &
   done
@@ -440,9 +458,9 @@ probe)
   for n in ${PROBES:-64}; do
     grep -E "steps|images|step [0-9]*000 " runs/p$n.log | tee "$OUT/train-log-probe-$n.txt"
     export_run p$n probe-$n || { tail -n 20 runs/p$n.log; exit 1; }
-    fit_probe probe-$n $n
+    fit_probe probe-$n $n $data
   done
-  (cd runs && tar cf "$OUT/probe-grids.tar" fit-*.png)
+  (cd runs && tar cf "$OUT/probe-grids.tar" fit-*.png fit-*.json)
   ;;
 finish)
   while [ ! -e runs/done ]; do sleep 5; done
