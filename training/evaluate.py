@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import encode_images, load_clip             # noqa: E402
-from dir7.dataset import as_model_input, load              # noqa: E402
+from dir7.dataset import EVAL_SOURCES, as_model_input, load  # noqa: E402
 from dir7.diffusion import alphas_cumprod, predicted_x0, timesteps  # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.noise import randn_torch                         # noqa: E402
@@ -111,10 +111,11 @@ def pick_concepts(meta, split="held_out"):
     """The split's images (indices into meta), 100 of them with distinct English
     names in a seeded order (the English set), and 100 emoji with distinct names
     (the per-language sets: the first ones held out; for the training split, in the
-    same seeded order, since the first training emoji are nearly all faces). Only
-    the split's entries and their order matter, so a data set of the held-out
-    images alone gives the same held-out prompts."""
-    pool = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")]
+    same seeded order, since the first training emoji are nearly all faces), all of
+    EVAL_SOURCES. Only the split's entries and their order matter, so a data set of
+    the held-out images alone gives the same held-out prompts."""
+    pool = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")
+            and m["source"] in EVAL_SOURCES]
     order = random.Random(0).sample(pool, len(pool))
 
     def distinct(indices, source=None):

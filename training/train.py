@@ -48,14 +48,19 @@ def log(rank, *a):
         print(*a, flush=True)
 
 
+WEIGHTED_SOURCES = ("emoji", "tuxpaint")   # --emoji-weight's
+
+
 def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0):
     ds = TrainSet(data, "train", augment=True, seed=seed + rank, probe=probe)
     if probe:   # a few images: draw with replacement, 100 batches an epoch, so a batch may exceed
         # the set and the loader does not restart its workers every step
         sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=100 * batch,
                                                  generator=torch.Generator().manual_seed(seed + rank))
-    elif emoji_weight != 1.0:   # draw emoji more often: the cleanest, best-captioned source
-        w = torch.tensor([emoji_weight if m["source"] == "emoji" else 1.0 for m in ds.meta], dtype=torch.double)
+    elif emoji_weight != 1.0:   # draw emoji (and Tux Paint's stamps) more often: the cleanest
+        # images, captioned in many languages (clip art: English titles, often file-like)
+        w = torch.tensor([emoji_weight if m["source"] in WEIGHTED_SOURCES else 1.0 for m in ds.meta],
+                         dtype=torch.double)
         sampler = torch.utils.data.WeightedRandomSampler(w, len(ds) // world, replacement=True,
                                                          generator=torch.Generator().manual_seed(seed + rank))
     elif world > 1:
@@ -356,7 +361,8 @@ def main():
     ap.add_argument("--anneal-span", type=parse_span, default=(0.0, 1.0), metavar="A,B",
                     help="denoiser: with --anneal, this run is the part A..B of the cosine (resumable chunks)")
     ap.add_argument("--min-snr", type=float, default=0, help="denoiser: Min-SNR-gamma loss weight (0: plain MSE)")
-    ap.add_argument("--emoji-weight", type=float, default=1.0, help="denoiser: sampling weight of emoji images")
+    ap.add_argument("--emoji-weight", type=float, default=1.0,
+                    help="denoiser: sampling weight of emoji images and Tux Paint stamps (clip art: 1)")
     ap.add_argument("--t-min", type=int, default=0,
                     help="denoiser: draw timesteps from [t-min, T) only (the noisy end, where the prompt decides)")
     ap.add_argument("--t-norm", action="store_true",

@@ -1,6 +1,7 @@
 """Builds DIR-7's training set from Debian packages only; anyone can rerun it.
 
-    apt-get install fonts-noto-color-emoji unicode-cldr-core openclipart-svg librsvg2-bin
+    apt-get install fonts-noto-color-emoji unicode-cldr-core openclipart-svg librsvg2-bin \
+        tuxpaint-stamps-default
     pip install fonttools pillow numpy
     cd training && python3 -m data.build_dataset --out cache/dataset
 
@@ -9,12 +10,17 @@ Sources:
   annotations and annotationsDerived (Unicode licence) in many languages;
 - Open Clip Art (public domain): every SVG rendered by rsvg-convert, captioned
   from its dc:title, its keywords and its category folder; the
-  patterns/gradients/examples/duplicates folders are dropped.
+  patterns/gradients/examples/duplicates folders are dropped;
+- Tux Paint's stamps (GPL-2; data/tuxpaint.py): drawn animals, foods, plants and
+  objects, captioned from their descriptions in English and most other languages,
+  appended after the other two so that their images and held-out flags stay as
+  they were.
 
 Output (premultiplied RGBA, 64 x 64, uint8): images.npy [N, 64, 64, 4] and
 meta.json (per image: source, id, captions per language, held_out flag).
 Held-out concepts: emoji whose English name hashes into 5%, and clip art whose
-title does; they are never trained on and serve the evaluation.
+title does, and stamps whose description or file name does; they are never trained
+on and serve the evaluation.
 """
 import argparse
 import glob
@@ -30,6 +36,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from PIL import Image
+
+from data import tuxpaint
 
 SIZE = 64
 EMOJI_FONT = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
@@ -178,6 +186,35 @@ def build_clipart(images, meta, jobs):
     return n
 
 
+def load_stamp(path):
+    if path.endswith(".svg"):
+        return render(path)
+    try:
+        return premultiplied_square(Image.open(path))
+    except Exception:
+        return None
+
+
+def build_tuxpaint(images, meta, jobs, root=tuxpaint.STAMPS):
+    if not os.path.isdir(root):
+        sys.exit(f"build_dataset: no Tux Paint stamps in {root} (apt-get install tuxpaint-stamps-default)")
+    found = tuxpaint.stamps(root)
+    n = 0
+    with ThreadPoolExecutor(jobs) as pool:
+        for (path, rel, captions, folders, flip), img in zip(found, pool.map(load_stamp, [f[0] for f in found])):
+            if img is None or img[..., 3].max() == 0:
+                continue
+            name = captions["en"]
+            caps = {lang: [text] for lang, text in captions.items()}
+            caps["en"] = [name] + [f for f in folders[-1:] if f != name]
+            images.append(img)
+            meta.append({"source": "tuxpaint", "id": rel, "captions": caps, "folders": folders, "flip": flip,
+                         "held_out": held_out(name) or held_out(tuxpaint.stem_name(rel)),
+                         "licence": tuxpaint.LICENCE})
+            n += 1
+    return n
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="cache/dataset")
@@ -189,6 +226,8 @@ def main():
     print(f"emoji: {ne}", file=sys.stderr)
     nc = build_clipart(images, meta, args.jobs)
     print(f"clip art: {nc}", file=sys.stderr)
+    nt = build_tuxpaint(images, meta, args.jobs)
+    print(f"tux paint stamps: {nt}", file=sys.stderr)
     np.save(os.path.join(args.out, "images.npy"), np.stack(images))
     with open(os.path.join(args.out, "meta.json"), "w") as f:
         json.dump(meta, f, ensure_ascii=False)
@@ -196,7 +235,7 @@ def main():
     for m in meta:
         for lang in m["captions"]:
             langs[lang] = langs.get(lang, 0) + 1
-    stats = {"emoji": ne, "openclipart": nc, "held_out": sum(m["held_out"] for m in meta),
+    stats = {"emoji": ne, "openclipart": nc, "tuxpaint": nt, "held_out": sum(m["held_out"] for m in meta),
              "images_per_language": langs}
     with open(os.path.join(args.out, "stats.json"), "w") as f:
         json.dump(stats, f, indent=1)

@@ -26,6 +26,11 @@ NO_FLIP = ("left", "right", "arrow", "keycap", "letter", "flag", "sign", "text",
            "digit", "symbol", "logo")
 
 
+# the sources of every recorded evaluation (model card): evaluate.py and the ship test
+# draw their held-out and training concepts from these alone, so that a source added
+# later (Tux Paint's stamps, appended in phase 33) leaves their prompts and figures as
+# they were
+EVAL_SOURCES = ("emoji", "openclipart")
 STAND_IN = "stand-in.json"   # tools.carry unpack-probe's list of the rows it filled in
 
 
@@ -93,6 +98,8 @@ def caption(meta, rng, lang=None):
 
 
 def flippable(meta):
+    if meta.get("flip") is False:   # a Tux Paint stamp whose .dat forbids it
+        return False
     text = " ".join(meta["captions"].get("en", [])).lower()
     return not any(w in text for w in NO_FLIP)
 

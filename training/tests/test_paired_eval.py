@@ -14,9 +14,23 @@ import tools.paired_eval as pe                 # noqa: E402
 
 
 def test_english_prompts_are_the_distinct_held_out_names_in_order():
-    meta = [{"captions": {"en": [n]}, "held_out": h} for n, h in
+    meta = [{"captions": {"en": [n]}, "held_out": h, "source": "emoji"} for n, h in
             [("cat", True), ("dog", False), ("cat", True), ("sun", True), ("dog", True), ("sun", False)]]
     assert pe.english_prompts(meta) == ["cat", "sun", "dog"]
+
+
+def test_a_source_added_later_leaves_every_evaluation_prompt_as_it_was():
+    # Tux Paint's stamps are appended to the data set (phase 33): the ship test's
+    # prompts, evaluate.py's sets and its real images must not move, or no figure
+    # recorded before would compare
+    meta = [{"captions": {"en": [f"c{i % 150}"]}, "held_out": i % 7 == 0,
+             "source": "emoji" if i % 2 else "openclipart"} for i in range(400)]
+    grown = meta + [{"captions": {"en": [f"stamp {i}"]}, "held_out": i % 3 == 0, "source": "tuxpaint"}
+                    for i in range(60)]
+    assert pe.english_prompts(grown) == pe.english_prompts(meta)
+    assert pe.training_prompts(grown) == pe.training_prompts(meta)
+    for split in ("held_out", "train"):
+        assert evaluate.pick_concepts(grown, split) == evaluate.pick_concepts(meta, split)
 
 
 def test_training_prompts_are_evaluates_training_english_set():

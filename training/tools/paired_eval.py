@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7 import rwkv7                          # noqa: E402
 from dir7.clip import encode_images, load_clip  # noqa: E402
-from dir7.dataset import load                   # noqa: E402
+from dir7.dataset import EVAL_SOURCES, load     # noqa: E402
 from dir7.export import load_model              # noqa: E402
 from dir7.text_encoder import batch_tokens      # noqa: E402
 from evaluate import pick_concepts, sample_all  # noqa: E402
@@ -39,11 +39,12 @@ SEED_BASE = 1_000_000   # draw d, batch starting at prompt j: noise seed SEED_BA
 
 
 def english_prompts(meta):
-    """Every held-out concept's first English caption, once each, in data set order."""
+    """Every held-out concept's first English caption, once each, in data set order
+    (of EVAL_SOURCES: the 379 prompts of every ship test)."""
     seen, out = set(), []
     for m in meta:
         name = m["captions"]["en"][0]
-        if m["held_out"] and name not in seen:
+        if m["held_out"] and m["source"] in EVAL_SOURCES and name not in seen:
             seen.add(name)
             out.append(name)
     return out
