@@ -9,7 +9,8 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def make_tree(root):
     for path, text in (("docs/eval/phase1/m.json", "{}"), ("tests/golden/g.bin", "gold"),
-                       ("docs/model-card.md", "card")):
+                       ("docs/model-card.md", "card"), ("fuzz/corpus/c.bin", "seed"),
+                       ("README.md", "readme")):
         os.makedirs(os.path.join(root, os.path.dirname(path)), exist_ok=True)
         with open(os.path.join(root, path), "w") as f:
             f.write(text)
@@ -33,13 +34,16 @@ def read(root, path):
 def test_out_and_back(tmp_path):
     make_tree(tmp_path)
     assert slim(tmp_path, "out").returncode == 0
-    assert not (tmp_path / "docs" / "eval").exists() and not (tmp_path / "tests" / "golden").exists()
-    assert read(tmp_path, "docs/model-card.md") == "card"   # the rest stays
+    for gone in ("docs", "tests/golden", "fuzz"):
+        assert not (tmp_path / gone).exists(), gone
+    assert read(tmp_path, "README.md") == "readme"   # the rest stays
     again = slim(tmp_path, "out")
     assert again.returncode != 0 and "back" in again.stderr   # a second out would mix two stashes
     assert slim(tmp_path, "back").returncode == 0
     assert read(tmp_path, "docs/eval/phase1/m.json") == "{}"
     assert read(tmp_path, "tests/golden/g.bin") == "gold"
+    assert read(tmp_path, "docs/model-card.md") == "card"
+    assert read(tmp_path, "fuzz/corpus/c.bin") == "seed"
     assert not (tmp_path / ".slim").exists()
 
 
@@ -52,6 +56,7 @@ def test_back_keeps_a_copy_restored_meanwhile(tmp_path):
     assert r.returncode == 0 and "left for you to compare" in r.stderr
     assert read(tmp_path, "docs/eval/new.json") == "[]"
     assert read(tmp_path, ".slim/docs/eval/phase1/m.json") == "{}"   # nothing lost
+    assert read(tmp_path, ".slim/docs/model-card.md") == "card"
     assert read(tmp_path, "tests/golden/g.bin") == "gold"
 
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Before a device run: the tracked folders no device run reads (the evaluation records
-# and the C core's golden vectors, 23 MB together) moved out of the working tree into
-# .slim/ (ignored), so that each call's 64 MiB holds about 31 MiB of carried files
-# beside the tree instead of 9; `back` returns them.
+# Before a device run: the tracked folders no device run reads (docs/ with the evaluation
+# records, the C core's golden vectors and the fuzz corpus, 24 MB together) moved out of
+# the working tree into .slim/ (ignored), so that each call's 64 MiB holds about 31 MiB
+# of carried files beside the tree instead of 9; `back` returns them. (docs/ and fuzz/
+# beside docs/eval since phase 33: the data set with Tux Paint's stamps needed their
+# 0.6 MB in a chunk call.)
 #   bash training/tools/slim_tree.sh out
 #   JUDGES=1 bash training/tools/slim_tree.sh out   # the judges too (a chunk call)
 #   MODEL=FILE JUDGES=1 bash training/tools/slim_tree.sh out   # and FILE in place of the
@@ -10,8 +12,8 @@
 #       denoiser reads the tree's, tools/carry.py); back returns the tree's own
 #   bash training/tools/slim_tree.sh back     # after the last device call, before any commit
 # While the tree is slim, git status lists their files as deleted: commit only named
-# paths then (never -a), or run `back` first; `git checkout -- docs/eval tests/golden`
-# restores them from the history too. (A fresh device machine still listed docs/eval
+# paths then (never -a), or run `back` first; `git checkout -- docs tests/golden fuzz`
+# restores them from the history too (docs/ and fuzz/ whole). (A fresh device machine still listed docs/eval
 # when the tree was slim, on 2026-12-02: the size limit counted only what was here.
 # Nothing a device run does reads these folders.)
 set -eu
@@ -19,7 +21,7 @@ set -eu
 [ -z "${MODEL:-}" ] || MODEL=$(realpath -m "$MODEL")
 cd "$(dirname "$0")/../.."
 S=.slim
-PATHS="docs/eval tests/golden"
+PATHS="docs tests/golden fuzz"
 TREE_MODEL=data/models/dir7-default.safetensors
 # JUDGES=1 (out): training/judges too (12 MB), for calls that only train
 # (device_train.sh chunk); back returns it whenever it is out
