@@ -24,7 +24,7 @@ def clean(text, english=False):
     """A description as a caption: no closing punctuation; in English lower case,
     without its leading article or quotes ("A “Fuji” apple." -> "fuji apple"),
     so that it reads and hashes like an emoji's name."""
-    text = text.strip().rstrip(".。!！|").strip()
+    text = text.strip().rstrip(".。!！|…").strip().lstrip("–—- ").strip()
     if english:
         text = ARTICLE.sub("", text.replace("“", "").replace("”", "").replace('"', "")).lower()
     return text

@@ -31,6 +31,9 @@ def test_a_source_added_later_leaves_every_evaluation_prompt_as_it_was():
     assert pe.training_prompts(grown) == pe.training_prompts(meta)
     for split in ("held_out", "train"):
         assert evaluate.pick_concepts(grown, split) == evaluate.pick_concepts(meta, split)
+    # the stamps' own held-out names are a set of their own (--split stamps)
+    assert pe.english_prompts(grown, ("tuxpaint",)) == [f"stamp {i}" for i in range(0, 60, 3)]
+    assert pe.english_prompts(meta, ("tuxpaint",)) == []
 
 
 def test_training_prompts_are_evaluates_training_english_set():

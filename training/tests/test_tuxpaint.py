@@ -30,6 +30,8 @@ def test_description_gives_names_that_read_like_an_emojis():
     assert caps == {"en": "red kangaroo", "de": "Ein rotes Riesenkänguru", "es": "Un canguro rojo",
                     "fr": "Un kangourou rouge", "hi": "एक लाल कंगारू", "ja": "アカカンガルー", "zh": "紅袋鼠"}
     assert tuxpaint.parse_description("A “Fuji” apple.\n")["en"] == "fuji apple"
+    assert tuxpaint.parse_description("– because a brain is a terrible thing to waste…\n")["en"] == \
+        "because a brain is a terrible thing to waste"
     assert tuxpaint.parse_description("zh_CN.utf8=没有英文\n") == {}   # no English line: not a stamp
     both = tuxpaint.parse_description("Sun.\nzh_TW.utf8=太陽\nzh_CN.utf8=太阳\n")
     assert both["zh"] == "太阳"   # simplified first, as the CLDR captions are

@@ -38,13 +38,14 @@ from tools.compare_eval import compare_set      # noqa: E402
 SEED_BASE = 1_000_000   # draw d, batch starting at prompt j: noise seed SEED_BASE * (d + 1) + j
 
 
-def english_prompts(meta):
+def english_prompts(meta, sources=EVAL_SOURCES):
     """Every held-out concept's first English caption, once each, in data set order
-    (of EVAL_SOURCES: the 379 prompts of every ship test)."""
+    (of EVAL_SOURCES: the 379 prompts of every ship test; of ("tuxpaint",): the
+    held-out stamps' names, animals and objects that the emoji and clip art lack)."""
     seen, out = set(), []
     for m in meta:
         name = m["captions"]["en"][0]
-        if m["held_out"] and m["source"] in EVAL_SOURCES and name not in seen:
+        if m["held_out"] and m["source"] in sources and name not in seen:
             seen.add(name)
             out.append(name)
     return out
@@ -115,9 +116,10 @@ def main():
     ap.add_argument("--b", required=True, help="the candidate")
     ap.add_argument("--clip", nargs="+", required=True, help="judges (CLIP checkpoints)")
     ap.add_argument("--data", default="cache/dataset")
-    ap.add_argument("--split", default="held_out", choices=["held_out", "train"],
+    ap.add_argument("--split", default="held_out", choices=["held_out", "train", "stamps"],
                     help="held_out: every held-out concept (the ship test); train: the 100 training "
-                         "concepts of evaluate.py --split train (how well seen concepts are drawn)")
+                         "concepts of evaluate.py --split train (how well seen concepts are drawn); "
+                         "stamps: the held-out Tux Paint stamps' names (since phase 33)")
     ap.add_argument("--draws", type=int, default=4)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=5.0)
@@ -140,7 +142,10 @@ def main():
     rwkv7.WKV_IMPL = "batched"
     os.makedirs(args.out, exist_ok=True)
     _, meta = load(args.data)
-    prompts = (training_prompts(meta) if args.split == "train" else english_prompts(meta))
+    prompts = {"train": training_prompts, "held_out": english_prompts,
+               "stamps": lambda m: english_prompts(m, ("tuxpaint",))}[args.split](meta)
+    if not prompts:
+        sys.exit(f"paired_eval: no prompts for --split {args.split} in {args.data}")
     prompts = prompts[args.skip:][:args.limit or None]
     models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
     steps, guidance = sampler_settings(args)
