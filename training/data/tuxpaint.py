@@ -42,10 +42,10 @@ def parse_description(text):
             by_locale[key[:-len(".utf8")]] = value
     out = {"en": clean(lines[0], english=True)}
     for lang, keys in LOCALES.items():
-        for k in keys:
-            if k in by_locale and clean(by_locale[k]):
-                out[lang] = clean(by_locale[k])
-                break
+        found = (clean(by_locale[k]) for k in keys if k in by_locale)
+        text = next((t for t in found if t), None)
+        if text:
+            out[lang] = text
     return out if out["en"] else {}
 
 

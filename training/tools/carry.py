@@ -100,7 +100,7 @@ def pack(args):
 
 def unpack(args):
     os.makedirs("runs/b", exist_ok=True)
-    if not getattr(args, "no_data", False):
+    if not args.no_data:
         unpack_dataset()
     unpack_clip_and_init(args.init)
 

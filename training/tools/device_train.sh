@@ -173,8 +173,11 @@ fit_probe() {
 
 # the carried data set and INIT into runs/; without them nothing may start (phase 26's
 # first bg call went on to train and export with neither, and failed only there)
-unpack_or_stop() {
-  python3 -m tools.carry unpack --init "$INIT" && return 0
+unpack_or_stop() {   # "$@": more unpack arguments (--no-data)
+  python3 -m tools.carry unpack --init "$INIT" "$@" || stop_setup
+}
+
+stop_setup() {
   echo "device_train.sh: set-up failed (above); nothing started" >&2
   exit 1
 }
@@ -443,8 +446,8 @@ probe)
     # the light probe call: tools.carry evalset's 128 probe emoji and meta.json.gz alone
     # (under 3 MB; the judges stay in the tree), so PROBES may only be 128
     data=runs/probe-data
-    python3 -m tools.carry unpack --no-data --init "$INIT" && python3 -m tools.carry unpack-probe --dest $data ||
-      { echo "device_train.sh: set-up failed (above); nothing started" >&2; exit 1; }
+    unpack_or_stop --no-data
+    python3 -m tools.carry unpack-probe --dest $data || stop_setup
   else
     unpack_or_stop
   fi
