@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--cli", default=os.path.join(os.path.dirname(__file__), "..", "..", "build", "cli", "dir7"))
+    ap.add_argument("--prompts", default=None,
+                    help="comma-separated prompts instead of the everyday set (e.g. training stamps' names)")
     ap.add_argument("--seeds", default="1,2")
     ap.add_argument("--guidance", default="5", help="the CLI's --guidance")
     ap.add_argument("--from-mean-image", type=float, default=None, metavar="STRENGTH",
@@ -46,7 +48,8 @@ def main():
     ap.add_argument("--data", default="cache/dataset", help="the data set, for --from-mean-image")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
-    grid = Image.new("RGBA", (CELL * len(PROMPTS), CELL * len(seeds) + 14), (255, 255, 255, 255))
+    prompts = [p.strip() for p in args.prompts.split(",") if p.strip()] if args.prompts else PROMPTS
+    grid = Image.new("RGBA", (CELL * len(prompts), CELL * len(seeds) + 14), (255, 255, 255, 255))
     draw = ImageDraw.Draw(grid)
     with tempfile.TemporaryDirectory() as tmp:
         mode = ["generate"]
@@ -54,7 +57,7 @@ def main():
             init = os.path.join(tmp, "mean.png")
             write_mean_image(args.data, init)
             mode = ["img2img", "--init", init, "--strength", str(args.from_mean_image)]
-        for i, prompt in enumerate(PROMPTS):
+        for i, prompt in enumerate(prompts):
             for r, seed in enumerate(seeds):
                 png = os.path.join(tmp, f"{i}-{seed}.png")
                 subprocess.run([args.cli, *mode, "-q", "-d", "cpu", "-m", args.model, "-p", prompt,
@@ -66,7 +69,7 @@ def main():
             label = prompt if prompt.isascii() else f"#{i + 1}"   # the default font has no CJK glyphs
             draw.text((CELL * i + 2, CELL * len(seeds) + 1), label[:15], fill=(0, 0, 0, 255))
     grid.convert("RGB").save(args.out)
-    print(f"wrote {args.out}: {len(PROMPTS)} prompts x seeds {seeds}")
+    print(f"wrote {args.out}: {len(prompts)} prompts x seeds {seeds}")
 
 
 if __name__ == "__main__":
