@@ -73,9 +73,13 @@ def mean_image(images, chunk=2048):
 
 def probe_indices(meta, n, split="train", source="emoji", seed=0):
     """n images (indices into meta) with English captions, drawn with a fixed seed:
-    the images tools/caption_gain.py measures on (and train.py --probe trains on)."""
+    the images tools/caption_gain.py measures on (and train.py --probe trains on).
+    source: one source, "eval" (EVAL_SOURCES: the images "all" meant before the stamps
+    were appended, so figures recorded with "all" then are reproduced with it) or
+    "all" (every source)."""
+    sources = EVAL_SOURCES if source == "eval" else None if source == "all" else (source,)
     pick = [i for i, m in enumerate(meta) if m["held_out"] == (split == "held_out")
-            and (source == "all" or m["source"] == source) and "en" in m["captions"]]
+            and (sources is None or m["source"] in sources) and "en" in m["captions"]]
     rng = np.random.default_rng(seed)
     return sorted(rng.choice(pick, min(n, len(pick)), replace=False).tolist())
 

@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import evaluate                               # noqa: E402
 import tools.paired_eval as pe                 # noqa: E402
+from dir7.dataset import probe_indices        # noqa: E402
 
 
 def test_english_prompts_are_the_distinct_held_out_names_in_order():
@@ -31,6 +32,10 @@ def test_a_source_added_later_leaves_every_evaluation_prompt_as_it_was():
     assert pe.training_prompts(grown) == pe.training_prompts(meta)
     for split in ("held_out", "train"):
         assert evaluate.pick_concepts(grown, split) == evaluate.pick_concepts(meta, split)
+    # caption_gain's images: "eval" on the grown set picks what "all" picked before it
+    for split in ("held_out", "train"):
+        assert probe_indices(grown, 20, split, "eval") == probe_indices(meta, 20, split, "all")
+        assert probe_indices(grown, 20, split, "all") != probe_indices(meta, 20, split, "all")
     # the stamps' own held-out names are a set of their own (--split stamps)
     assert pe.english_prompts(grown, ("tuxpaint",)) == [f"stamp {i}" for i in range(0, 60, 3)]
     assert pe.english_prompts(meta, ("tuxpaint",)) == []
