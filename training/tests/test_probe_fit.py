@@ -11,8 +11,10 @@ torch = pytest.importorskip("torch")
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train                                  # noqa: E402
+from dir7.dataset import load, probe_indices  # noqa: E402
 from evaluate import pick_concepts            # noqa: E402
 from tools.probe_fit import drawn_scores      # noqa: E402
+from tools.subset_data import write_subset    # noqa: E402
 
 
 def unit(x):
@@ -64,20 +66,19 @@ def test_probe_loader_gives_full_batches_larger_than_the_set(tmp_path, monkeypat
 
 
 def test_subset_data_takes_the_named_training_images_in_the_names_order(tmp_path):
-    from dir7.dataset import load, probe_indices
-    from tools.subset_data import write_subset
     src = tmp_path / "all"
     src.mkdir()
     names = ["fox", "fox", "camera", "fish", "banana"]
     meta = [{"source": "emoji", "captions": {"en": [n, "kw"], "fr": [n + " fr"]}, "held_out": h, "flip": True}
             for n, h in zip(names, [True, False, False, False, False])]
     meta.append({"source": "openclipart", "captions": {"en": ["tree"]}, "held_out": False})
-    np.save(src / "images.npy", np.arange(6, dtype=np.uint8)[:, None, None, None] * np.ones((6, 2, 2, 4), np.uint8))
+    images = np.arange(6, dtype=np.uint8)[:, None, None, None] * np.ones((6, 2, 2, 4), np.uint8)
+    np.save(src / "images.npy", images)
     (src / "meta.json").write_text(json.dumps(meta))
     # the held-out fox (row 0) is never taken; the order is the names'
     assert write_subset(str(src), ["banana", "fox", "camera"], str(tmp_path / "few")) == [4, 1, 2]
-    images, got = load(str(tmp_path / "few"))
-    assert images[:, 0, 0, 0].tolist() == [4, 1, 2]
+    few, got = load(str(tmp_path / "few"))
+    assert few[:, 0, 0, 0].tolist() == [4, 1, 2]
     assert got == [meta[4], meta[1], meta[2]]
     # train.py --probe 3 and probe_fit --images 3 take all of them
     assert probe_indices(got, 3) == [0, 1, 2]

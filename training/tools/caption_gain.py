@@ -53,8 +53,9 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--data", default="cache/dataset")
     ap.add_argument("--split", default="train", choices=["train", "held_out"])
-    ap.add_argument("--source", default="emoji", help="emoji, openclipart, tuxpaint, eval (emoji and clip art: what all was "
-                    "before phase 33 added the stamps) or all")
+    ap.add_argument("--source", default="emoji",
+                    help="emoji, openclipart, tuxpaint, eval (emoji and clip art: what all was "
+                         "before phase 33 added the stamps) or all")
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--timesteps", default="300,500,700")
     ap.add_argument("--seed", type=int, default=0)
