@@ -47,7 +47,8 @@
 #   textenc - a longer-trained CLIP from the shipped text encoder (CLIP_MIN minutes), its
 #            retrieval (tools/clip_retrieval.py), then as bg with that text encoder; the old
 #            CLIP stays the judge in runs/judge, the new one judges too
-#   probe  - train from $INIT on N emoji only (PROBES="64 512": one run per N, side by side),
+#   probe  - train from $INIT on N emoji only (PROBES="64 512": one run per N, side by side;
+#            PROBE_SIDE_ARGS: a second run per N with these train.py arguments added),
 #            then how closely each draws its N images (tools/probe_fit.py); carrying only
 #            .carry/probe.npz and meta.json.gz (tools.carry evalset, PROBES=128) instead of
 #            the data set, it trains on those 128 emoji (runs/probe-data)
@@ -162,11 +163,12 @@ draw_probe() {
 # ${3:-cache/dataset}: figures appended to $OUT/probe-fit.txt, grids in runs/fit-$2-*.png;
 # judged by the measuring judge where the tree has it (phase 32's drawn measure), else by
 # runs/b/clip.pt's image tower (a chunk call's is untrained: figures then mean nothing)
-fit_probe() {
-  local m judge=judges/measuring-clip.pt
+fit_probe() {   # $4 = noinit: the run alone (its init was scored beside another run)
+  local m models="runs/dir7-$1.safetensors runs/init.safetensors" judge=judges/measuring-clip.pt
   [ -e $judge ] || judge=runs/b/clip.pt
+  [ "${4:-}" = noinit ] && models=runs/dir7-$1.safetensors
   echo "fit_probe: judge $judge" | tee -a "$OUT/probe-fit.txt"
-  for m in runs/dir7-$1.safetensors runs/init.safetensors; do
+  for m in $models; do
     draw_probe $m $judge "${3:-cache/dataset}" $2 "runs/fit-$2-$(basename $m .safetensors)" | tee -a "$OUT/probe-fit.txt"
   done
 }
@@ -451,17 +453,29 @@ probe)
   else
     unpack_or_stop
   fi
-  for n in ${PROBES:-64}; do
-    rm -rf runs/p$n; mkdir -p runs/p$n; cp runs/b/clip.pt runs/p$n/
-    python3 train.py denoiser --run runs/p$n --data $data --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \
+  # runs/$1 on the $2 probe images from $INIT, the rest of the arguments added to B_ARGS
+  probe_run() {
+    local r=$1 n=$2; shift 2
+    rm -rf runs/$r; mkdir -p runs/$r; cp runs/b/clip.pt runs/$r/
+    python3 train.py denoiser --run runs/$r --data $data --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \
       --batch ${PROBE_BATCH:-$(( n < 256 ? n : 256 ))} ${ANNEAL:+--anneal} --probe $n --init-model runs/init.safetensors \
-      ${B_ARGS:-} > runs/p$n.log 2>&1 &
+      ${B_ARGS:-} "$@" > runs/$r.log 2>&1 &
+  }
+  runs=""
+  for n in ${PROBES:-64}; do
+    probe_run p$n $n; runs="$runs p$n:$n:probe-$n:"
+    # PROBE_SIDE_ARGS: beside it, the same run with these arguments added (a grown network:
+    # "--res-blocks 3"; dir7/grow.py starts it computing what $INIT computes); --max-steps
+    # in B_ARGS gives both the same steps and a step-based cosine (train.py anneal_fraction)
+    [ -n "${PROBE_SIDE_ARGS:-}" ] && probe_run p$n-side $n $PROBE_SIDE_ARGS &&
+      runs="$runs p$n-side:$n:probe-$n-side:noinit"
   done
   wait
-  for n in ${PROBES:-64}; do
-    grep -E "steps|images|step [0-9]*000 " runs/p$n.log | tee "$OUT/train-log-probe-$n.txt"
-    export_run p$n probe-$n || { tail -n 20 runs/p$n.log; exit 1; }
-    fit_probe probe-$n $n $data
+  for spec in $runs; do
+    IFS=: read -r r n name noinit <<< "$spec"
+    grep -E "steps|images|step [0-9]*00 " runs/$r.log | tee "$OUT/train-log-$name.txt"
+    export_run $r $name || { tail -n 20 runs/$r.log; exit 1; }
+    fit_probe $name $n $data $noinit
   done
   (cd runs && tar cf "$OUT/probe-grids.tar" fit-*.png fit-*.json)
   ;;
