@@ -1,0 +1,28 @@
+"""The shipped default model file keeps to issue 3's limit: at most 25 MB (decimal, as
+the issue writes it), so a grown network must prove it fits before it ships (the model
+card's phase 35 lists growths by their file size)."""
+import json
+import os
+
+from dir7.config import Dir7Config
+from dir7.export import read_safetensors
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED = os.path.join(HERE, "..", "data", "models", "dir7-default.safetensors")
+LIMIT = 25_000_000
+
+
+def test_the_shipped_file_is_at_most_25_mb():
+    size = os.path.getsize(SHIPPED)
+    assert size <= LIMIT, f"{SHIPPED} is {size} bytes, over the {LIMIT} the issue allows"
+
+
+def test_the_shipped_file_says_what_it_is():
+    # every tensor F16 (what keeps it under the limit) and a config the loader reads
+    _, meta = read_safetensors(SHIPPED)
+    with open(SHIPPED, "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    dtypes = {v["dtype"] for k, v in header.items() if k != "__metadata__"}
+    assert dtypes == {"F16"}
+    cfg = Dir7Config.from_json(meta["dir7.config"])
+    assert cfg.image_size == 64 and cfg.unet.image_channels == 4
