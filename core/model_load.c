@@ -51,6 +51,9 @@ get (Loader *ld, int ndim, const int64_t *shape, const char *fmt, ...)
     }
     ld->bytes += (guint64) ti->numel * sizeof (float);
     g_hash_table_add (ld->used, name);
+    const D7TensorInfo *scale = d7_safetensors_scale_of (ld->m->file, ti);
+    if (scale)                  /* an I8 weight's scale belongs to it */
+      g_hash_table_add (ld->used, g_strdup (scale->name));
     return NULL;
   }
   float *data = d7_safetensors_get_f32 (ld->m->file, name, ndim, shape, ld->error);

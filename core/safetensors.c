@@ -5,7 +5,8 @@
  * Layout: u64 little-endian header length N, N bytes of UTF-8 JSON (an
  * object: name -> {dtype, shape, data_offsets}, plus an optional
  * "__metadata__" of string -> string), then the data region that every
- * data_offsets pair is relative to. */
+ * data_offsets pair is relative to. An I8 tensor needs its per-row scale
+ * "<name>_scale" (docs/model-contract.md, section 8). */
 #include "safetensors.h"
 #include "dir7.h"
 
@@ -228,6 +229,7 @@ parse_dtype (const char *name, JsonNode *node, D7TensorInfo *ti, size_t *itemsiz
 {
   static const struct { const char *name; D7Dtype dtype; size_t size; } known[] = {
     { "F32", D7_DTYPE_F32, 4 }, { "F16", D7_DTYPE_F16, 2 }, { "BF16", D7_DTYPE_BF16, 2 },
+    { "I8", D7_DTYPE_I8, 1 },
   };
   const char *s = get_string (node);
   if (!s)
@@ -239,7 +241,7 @@ parse_dtype (const char *name, JsonNode *node, D7TensorInfo *ti, size_t *itemsiz
       return TRUE;
     }
   g_autofree char *what = shown (s);
-  return tensor_invalid (error, name, "unsupported dtype \"%s\" (F32, F16 and BF16 are read)", what);
+  return tensor_invalid (error, name, "unsupported dtype \"%s\" (F32, F16, BF16 and I8 are read)", what);
 }
 
 /* Fills ndim, shape and numel. Zero-sized tensors are fine, but even then the
@@ -417,6 +419,41 @@ index_names (D7Safetensors *st, GError **error)
   return TRUE;
 }
 
+#define SCALE_SUFFIX "_scale"
+
+static const D7TensorInfo *
+scale_of (const D7Safetensors *st, const D7TensorInfo *ti)
+{
+  if (ti->dtype != D7_DTYPE_I8)
+    return NULL;
+  g_autofree char *name = g_strconcat (ti->name, SCALE_SUFFIX, NULL);
+  return g_hash_table_lookup (st->by_name, name);
+}
+
+/* Every I8 tensor has at least one dimension and a float scale per row. */
+static gboolean
+check_scales (D7Safetensors *st, GError **error)
+{
+  for (size_t i = 0; i < st->n; i++) {
+    const D7TensorInfo *t = &st->tensors[i], *s = scale_of (st, t);
+    if (t->dtype != D7_DTYPE_I8)
+      continue;
+    if (t->ndim == 0)
+      return tensor_invalid (error, t->name, "I8 tensor has no dimensions (its scale is per row)");
+    if (!s) {
+      g_autofree char *want = shown (t->name);
+      return tensor_invalid (error, t->name, "I8 tensor has no scale tensor '%s" SCALE_SUFFIX "'", want);
+    }
+    if (s->dtype == D7_DTYPE_I8 || s->ndim != 1 || s->shape[0] != t->shape[0]) {
+      g_autofree char *have = format_shape (s->ndim, s->shape);
+      return tensor_invalid (error, s->name, "scale of an I8 tensor with %" G_GINT64_FORMAT
+                             " rows must be a float tensor of shape [%" G_GINT64_FORMAT "], not %s%s",
+                             t->shape[0], t->shape[0], s->dtype == D7_DTYPE_I8 ? "I8 " : "", have);
+    }
+  }
+  return TRUE;
+}
+
 static gboolean
 parse (D7Safetensors *st, GError **error)
 {
@@ -442,7 +479,8 @@ parse (D7Safetensors *st, GError **error)
   return root
          && parse_entries (st, root, region, region_len, error)
          && check_overlaps (st, region, error)
-         && index_names (st, error);
+         && index_names (st, error)
+         && check_scales (st, error);
 }
 
 /* ---- public API ---------------------------------------------------------- */
@@ -598,7 +636,45 @@ convert (const D7TensorInfo *ti, float *out)
       memcpy (&out[i], &bits, 4);
     }
     break;
+  case D7_DTYPE_I8:                     /* the raw integers; get_f32 scales them */
+    for (size_t i = 0; i < ti->numel; i++)
+      out[i] = (float) (gint8) p[i];
+    break;
   }
+}
+
+/* out (ti's integers as floats) times ti's per-row scale; FALSE (error set)
+ * when a scale is not finite or memory runs out */
+static gboolean
+dequantise (const D7Safetensors *st, const D7TensorInfo *ti, float *out, GError **error)
+{
+  const D7TensorInfo *s = scale_of (st, ti);      /* check_scales made sure it is there */
+  float *scale = g_try_malloc_n (MAX (s->numel, 1), sizeof (float));
+  if (!scale) {
+    g_set_error (error, DIR7_ERROR, DIR7_ERROR_NO_MEMORY,
+                 "out of memory for tensor '%s' (%zu values)", s->name, s->numel);
+    return FALSE;
+  }
+  convert (s, scale);
+  size_t row = s->numel ? ti->numel / s->numel : 0;
+  for (size_t r = 0; r < s->numel; r++) {
+    if (!isfinite (scale[r])) {
+      tensor_invalid (error, s->name, "non-finite value (%g) at index %zu", (double) scale[r], r);
+      g_free (scale);
+      return FALSE;
+    }
+    for (size_t i = r * row; i < (r + 1) * row; i++)
+      out[i] *= scale[r];
+  }
+  g_free (scale);
+  return TRUE;
+}
+
+const D7TensorInfo *
+d7_safetensors_scale_of (const D7Safetensors *st, const D7TensorInfo *ti)
+{
+  g_return_val_if_fail (st != NULL && ti != NULL, NULL);
+  return scale_of (st, ti);
 }
 
 static gboolean
@@ -646,6 +722,10 @@ d7_safetensors_get_f32 (const D7Safetensors *st, const char *name, int ndim,
     return NULL;
   }
   convert (ti, out);
+  if (ti->dtype == D7_DTYPE_I8 && !dequantise (st, ti, out, error)) {
+    g_free (out);
+    return NULL;
+  }
   for (size_t i = 0; i < ti->numel; i++)
     if (!isfinite (out[i])) {
       tensor_invalid (error, name, "non-finite value (%g) at index %zu", (double) out[i], i);

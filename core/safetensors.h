@@ -5,7 +5,10 @@
 #include <glib.h>
 #include <stdint.h>
 
-typedef enum { D7_DTYPE_F32, D7_DTYPE_F16, D7_DTYPE_BF16 } D7Dtype;
+/* I8: a weight stored as int8 with one scale per row (index of its first
+ * dimension) in the tensor "<name>_scale" (F32, F16 or BF16, shape [rows]):
+ * value = int8 * scale. Opening checks that every I8 tensor has its scale. */
+typedef enum { D7_DTYPE_F32, D7_DTYPE_F16, D7_DTYPE_BF16, D7_DTYPE_I8 } D7Dtype;
 
 typedef struct {
   char    *name;
@@ -38,8 +41,11 @@ size_t d7_safetensors_file_size (const D7Safetensors *st);
  * and a DIR7_ERROR_MODEL_INVALID error naming it. Reads no tensor data. */
 const D7TensorInfo *d7_safetensors_check (const D7Safetensors *st, const char *name,
                                           int ndim, const int64_t *shape, GError **error);
+/* The scale tensor of an I8 tensor ti ("<name>_scale"), else NULL. */
+const D7TensorInfo *d7_safetensors_scale_of (const D7Safetensors *st, const D7TensorInfo *ti);
 /* Converts a tensor to newly allocated float32 (g_free()); checks that its
- * shape is exactly the expected one (ndim dims) and every value is finite. */
+ * shape is exactly the expected one (ndim dims) and every value is finite.
+ * An I8 tensor comes back dequantised by its scale. */
 float *d7_safetensors_get_f32 (const D7Safetensors *st, const char *name,
                                int ndim, const int64_t *shape, GError **error);
 

@@ -1,6 +1,7 @@
 /* Writes the seed corpora of the fuzzers: make-seeds fuzz/corpus
  *   model_load/: two small valid models (state and paper mode), damaged
- *                copies of them, tiny hostile safetensors files, configs;
+ *                copies of them, tiny hostile safetensors files (I8 ones
+ *                with and without their scale among them), configs;
  *   prompt/:     prompts in several languages and scripts, long ones, and
  *                invalid UTF-8.
  * The models are built from the loader's own tensor list, so they stay
@@ -91,6 +92,12 @@ hostile (void)
           "{\"a\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,8]}}", 4);
   put_st ("shape-overflow.safetensors",
           "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,16],\"data_offsets\":[0,4]}}", 4);
+  /* I8 weights: one with its per-row scale, one without */
+  put_st ("i8-scaled.safetensors",
+          "{\"w\":{\"dtype\":\"I8\",\"shape\":[2,2],\"data_offsets\":[0,4]},"
+          "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12);
+  put_st ("i8-no-scale.safetensors",
+          "{\"w\":{\"dtype\":\"I8\",\"shape\":[2,2],\"data_offsets\":[0,4]}}", 4);
   put_st ("bad-config.safetensors",
           "{\"__metadata__\":{\"dir7.format\":\"1\",\"dir7.config\":\"{\\\"image_size\\\":64}\"}}", 0);
 }

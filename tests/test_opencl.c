@@ -366,7 +366,7 @@ test_generate (Dir7Model *m, const char *name, gboolean f16_file)
     if (c == 0)   /* fp16 matrices on the device exactly when the file stores F16 (lossless) */
       expect (m->cl && ((D7Cl *) m->cl)->fp16 == f16_file,
               f16_file ? "F16 model file: fp16 weight storage on the device"
-                       : "BF16 model file: fp32 weight storage on the device", NULL);
+                       : "BF16 or I8 model file: fp32 weight storage on the device", NULL);
     if (cpu && gpu) {
       snprintf (what, sizeof what, "%s %s, %s: image equals the CPU's", name,
                 modes[cases[c].mode], dir7_sampler_name (cases[c].s));
@@ -558,6 +558,15 @@ main (int argc, char **argv)
   test_unet (cl, m, "tiny paper mode", 5e-4);
   d7cl_free (cl);
   test_generate (m, "paper mode", FALSE);    /* tiny-paper.safetensors stores BF16 */
+  dir7_model_free (m);
+
+  /* I8 weights with per-row scales: dequantised on loading, so the device runs
+   * what the CPU runs (fp32 storage: int8 * scale is not exact in fp16) */
+  path = g_build_filename (argv[1], "tiny-state-i8.safetensors", NULL);
+  m = dir7_model_load (path, &err);
+  g_assert_no_error (err);
+  g_free (path);
+  test_generate (m, "state mode, I8 weights", FALSE);
   dir7_model_free (m);
   g_rand_free (rng);
   printf ("%d passed, %d failed\n", passed, failed);

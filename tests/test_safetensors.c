@@ -192,6 +192,75 @@ test_valid (void)
   g_bytes_unref (file);
 }
 
+/* ---- int8 weights with a scale per row -------------------------------------- */
+
+/* "w": I8 [2, 3] at 0 with "w_scale" of dtype scale_dtype and shape scale_shape at 8 */
+static GBytes *
+int8_file (const char *scale_dtype, const char *scale_shape, const void *scale, size_t scale_len)
+{
+  const gint8 q[6] = { 127, -127, 0, -128, 1, 64 };
+  guint8 data[8 + 16] = { 0 };
+  memcpy (data, q, 6);
+  memcpy (data + 8, scale, scale_len);
+  g_autofree char *header = g_strdup_printf (
+    "{\"w\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,6]},"
+    "\"w_scale\":{\"dtype\":\"%s\",\"shape\":%s,\"data_offsets\":[8,%zu]}}",
+    scale_dtype, scale_shape, 8 + scale_len);
+  return make_file (header, data, 8 + scale_len);
+}
+
+static void
+test_int8 (void)
+{
+  const float scale[2] = { 0.5f, -0.25f };
+  GBytes *file = int8_file ("F32", "[2]", scale, sizeof scale);
+  GError *err = NULL;
+  D7Safetensors *st = open_gbytes (file, &err);
+  check (st != NULL, "an I8 tensor with its F32 scale opens", err ? err->message : NULL);
+  if (st) {
+    const D7TensorInfo *w = d7_safetensors_find (st, "w");
+    check (w && w->dtype == D7_DTYPE_I8 && w->nbytes == 6
+           && d7_safetensors_scale_of (st, w) == d7_safetensors_find (st, "w_scale")
+           && d7_safetensors_scale_of (st, d7_safetensors_find (st, "w_scale")) == NULL,
+           "I8 tensor info: one byte a value, its scale found by name", NULL);
+    float *v = d7_safetensors_get_f32 (st, "w", 2, (int64_t[]){ 2, 3 }, &err);
+    /* each row times its own scale; every product is exact in float32 */
+    const float want[6] = { 63.5f, -63.5f, 0.f, 32.f, -0.25f, -16.f };
+    check (same_bits (v, want, 6), "I8 dequantised exactly, row by row (127, -127, 0 | -128, 1, 64)",
+           err ? err->message : NULL);
+    g_clear_error (&err);
+    g_free (v);
+    d7_safetensors_close (st);
+  }
+  g_clear_error (&err);
+  g_bytes_unref (file);
+
+  const guint16 f16_scale[2] = { 0x3800, 0xb400 };     /* 0.5, -0.25 */
+  accepted ("an I8 tensor with an F16 scale opens", int8_file ("F16", "[2]", f16_scale, 4), 2);
+  rejected ("an I8 tensor without its scale", make_file (
+              "{\"w\":{\"dtype\":\"I8\",\"shape\":[2,3],\"data_offsets\":[0,6]}}", "\0\0\0\0\0\0", 6),
+            "w_scale");
+  rejected ("an I8 scale with the wrong number of rows", int8_file ("F32", "[4]", (float[4]){ 1, 1, 1, 1 }, 16),
+            "shape [2]");
+  rejected ("an I8 scale of two dimensions", int8_file ("F32", "[2,1]", scale, sizeof scale), "[2, 1]");
+  rejected ("an I8 scale that is I8 itself", int8_file ("I8", "[2]", "\1\1", 2), "float tensor");
+  rejected ("an I8 scalar (no row to scale)", make_file (
+              "{\"w\":{\"dtype\":\"I8\",\"shape\":[],\"data_offsets\":[0,1]},"
+              "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}",
+              "\1\0\0\0\0\0\0\0\0\0\x80\x3f", 12), "no dimensions");
+
+  const float inf_scale[2] = { 1.f, INFINITY };
+  file = int8_file ("F32", "[2]", inf_scale, sizeof inf_scale);
+  st = open_gbytes (file, &err);
+  float *v = st ? d7_safetensors_get_f32 (st, "w", 2, (int64_t[]){ 2, 3 }, &err) : NULL;
+  check (st && !v && g_error_matches (err, DIR7_ERROR, DIR7_ERROR_MODEL_INVALID)
+         && contains (err, "'w_scale'") && contains (err, "non-finite"),
+         "a non-finite scale is refused when read, naming the scale", err ? err->message : "accepted");
+  g_clear_error (&err);
+  d7_safetensors_close (st);
+  g_bytes_unref (file);
+}
+
 /* ---- non-finite values ----------------------------------------------------- */
 
 static void
@@ -526,6 +595,7 @@ main (void)
 {
   test_valid ();
   test_nonfinite ();
+  test_int8 ();
   test_hostile_framing ();
   test_hostile_entries ();
   test_hostile_layout ();

@@ -8,8 +8,44 @@ import torch
 from .config import Dir7Config, FORMAT_VERSION
 from .unet import Dir7Model
 
-DTYPES = {"F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2)}
+DTYPES = {"F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2),
+          "I8": (torch.int8, 1)}
 TORCH_TO_NAME = {v[0]: k for k, v in DTYPES.items()}
+# an I8 tensor's per-row scale is the tensor "<name>_scale" (docs/model-format.md)
+SCALE_SUFFIX = "_scale"
+INT8_MIN_NUMEL = 4096   # smaller tensors (norms, biases, LoRA vectors) stay as they are
+
+
+def quantize_int8(tensors, min_numel=INT8_MIN_NUMEL):
+    """name -> tensor, with every tensor of two or more dimensions and at least min_numel
+    values as I8 plus its scale "<name>_scale" (F32, one per row, the index of the first
+    dimension): value = int8 * scale, scale = the row's largest magnitude / 127."""
+    out = {}
+    for name, t in tensors.items():
+        if t.dim() < 2 or t.numel() < min_numel:
+            out[name] = t
+            continue
+        rows = t.detach().float().reshape(t.shape[0], -1)
+        scale = rows.abs().amax(1) / 127
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))   # an all-zero row stays zero
+        out[name] = torch.round(rows / scale[:, None]).clamp(-127, 127).to(torch.int8).reshape(t.shape)
+        out[name + SCALE_SUFFIX] = scale
+    return out
+
+
+def dequantize_int8(tensors, dtypes):
+    """read_safetensors' float tensors with each I8 one (dtypes: name -> dtype name) times
+    its per-row scale, and the scales gone"""
+    out = dict(tensors)
+    for name, dt in dtypes.items():
+        if dt != "I8":
+            continue
+        scale = out.pop(name + SCALE_SUFFIX, None)
+        q = out[name]
+        if scale is None or q.dim() == 0 or list(scale.shape) != [q.shape[0]]:
+            raise ValueError(f"I8 tensor {name} needs a scale {name}{SCALE_SUFFIX} of shape [{q.shape[0] if q.dim() else '?'}]")
+        out[name] = q * scale.reshape(-1, *[1] * (q.dim() - 1))
+    return out
 
 
 def write_safetensors(path, tensors, metadata=None):
@@ -33,8 +69,9 @@ def write_safetensors(path, tensors, metadata=None):
             f.write(b)
 
 
-def read_safetensors(path):
-    """-> (dict name -> float32 tensor, metadata dict)."""
+def read_stored(path):
+    """-> (dict name -> tensor in its stored dtype, I8 ones with their scales apart,
+    metadata dict)."""
     with open(path, "rb") as f:
         data = f.read()
     n = struct.unpack("<Q", data[:8])[0]
@@ -47,12 +84,22 @@ def read_safetensors(path):
         b, en = e["data_offsets"]
         buf = bytearray(data[base + b:base + en])
         t = torch.frombuffer(buf, dtype=dt) if len(buf) else torch.empty(0, dtype=dt)
-        out[name] = t.reshape(e["shape"]).float()
+        out[name] = t.reshape(e["shape"])
     return out, meta
 
 
-def save_model(model, path, dtype=torch.float32):
+def read_safetensors(path):
+    """-> (dict name -> float32 tensor, I8 ones dequantised, metadata dict)."""
+    stored, meta = read_stored(path)
+    out = {name: t.float() for name, t in stored.items()}
+    return dequantize_int8(out, {name: TORCH_TO_NAME[t.dtype] for name, t in stored.items()}), meta
+
+
+def save_model(model, path, dtype=torch.float32, int8=False):
+    """int8: the large weights as I8 with per-row scales (quantize_int8), the rest in dtype"""
     sd = {k: v.to(dtype) for k, v in model.state_dict().items()}
+    if int8:
+        sd = quantize_int8(sd)
     write_safetensors(path, sd, {"dir7.format": FORMAT_VERSION, "dir7.config": model.cfg.to_json()})
 
 

@@ -3,9 +3,14 @@ the issue writes it), so a grown network must prove it fits before it ships (the
 card's phase 35 lists growths by their file size)."""
 import json
 import os
+import sys
 
-from dir7.config import Dir7Config
-from dir7.export import read_safetensors
+import pytest
+
+pytest.importorskip("torch")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dir7.config import Dir7Config                          # noqa: E402
+from dir7.export import SCALE_SUFFIX, read_safetensors      # noqa: E402
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = os.path.join(HERE, "..", "data", "models", "dir7-default.safetensors")
@@ -18,11 +23,12 @@ def test_the_shipped_file_is_at_most_25_mb():
 
 
 def test_the_shipped_file_says_what_it_is():
-    # every tensor F16 (what keeps it under the limit) and a config the loader reads
+    # every tensor F16, or I8 with its F32 scale (what keeps it under the limit), and a
+    # config the loader reads
     _, meta = read_safetensors(SHIPPED)
     with open(SHIPPED, "rb") as f:
         header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
-    dtypes = {v["dtype"] for k, v in header.items() if k != "__metadata__"}
-    assert dtypes == {"F16"}
+    dtypes = {k: v["dtype"] for k, v in header.items() if k != "__metadata__"}
+    assert all(d in ("F16", "I8") or (d == "F32" and k.endswith(SCALE_SUFFIX)) for k, d in dtypes.items())
     cfg = Dir7Config.from_json(meta["dir7.config"])
     assert cfg.image_size == 64 and cfg.unet.image_channels == 4

@@ -8,7 +8,9 @@ wkv.safetensors (the recurrence), layers-{state,paper}.safetensors (each layer's
 input and output on one forward pass) and samples-{state,paper}.safetensors
 (short sampler runs; the cases' parameters are in the "cases" metadata), and
 samples-state-v.safetensors: the same runs with tiny-state's weights read as a
-v-prediction model (the C test loads tiny-state and sets prediction to v).
+v-prediction model (the C test loads tiny-state and sets prediction to v);
+tiny-state-i8.safetensors (tiny-state's large weights as I8 with per-row scales),
+layers-state-i8.safetensors and samples-state-i8.safetensors, its forward pass and runs.
 """
 import json
 import os
@@ -149,6 +151,13 @@ def main():
     model = load_model(os.path.join(OUT, "tiny-state.safetensors"))
     model.cfg.diffusion.prediction = "v"
     sample_golden(model, "state-v")
+    # tiny-state with its large weights stored as I8 and a scale per row; the goldens
+    # run the weights as read back (dequantised), which the C core must match
+    path = os.path.join(OUT, "tiny-state-i8.safetensors")
+    save_model(load_model(os.path.join(OUT, "tiny-state.safetensors")), path, torch.float16, int8=True)
+    model = load_model(path)
+    layer_golden(model, "state-i8")
+    sample_golden(model, "state-i8")
 
 
 if __name__ == "__main__":
