@@ -638,7 +638,7 @@ convert (const D7TensorInfo *ti, float *out)
     break;
   case D7_DTYPE_I8:                     /* the raw integers; get_f32 scales them */
     for (size_t i = 0; i < ti->numel; i++)
-      out[i] = (float) (gint8) p[i];
+      out[i] = (float) (p[i] < 128 ? (int) p[i] : (int) p[i] - 256);   /* two's complement */
     break;
   }
 }
