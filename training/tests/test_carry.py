@@ -2,6 +2,7 @@
 the default model always has the shipped model's text encoder, bit for bit,
 whatever text tower the carried or committed CLIP file holds (a fresh CLIP's
 random one, or none), and keeps that file's image tower."""
+import argparse
 import gzip
 import json
 import lzma
@@ -115,7 +116,7 @@ def test_load_clip_fills_an_image_only_file_with_the_shipped_text(tmp_path, ship
         assert torch.equal(sd[k], v), k
 
 
-def evalset_made_here(tmp_path, monkeypatch, images, meta):
+def evalset_made_here(tmp_path, monkeypatch, images, meta, probe_images=None):
     """cache/dataset of images and meta in tmp_path, tools.carry evalset run on it, then
     the working folder moved to tmp_path/there (the device, where only .carry is)"""
     monkeypatch.chdir(tmp_path)
@@ -124,7 +125,7 @@ def evalset_made_here(tmp_path, monkeypatch, images, meta):
     with open("cache/dataset/meta.json", "w") as f:
         json.dump(meta, f)
     monkeypatch.setattr(carry, "CARRY", str(tmp_path / ".carry"))
-    carry.evalset(None)
+    carry.evalset(argparse.Namespace(probe_images=probe_images))
     os.makedirs(tmp_path / "there")
     monkeypatch.chdir(tmp_path / "there")
 
@@ -304,6 +305,27 @@ def test_unpack_probe_gives_probe_fit_the_real_probe_images(tmp_path, monkeypatc
         json.dump(meta[:-7], f)
     with pytest.raises(SystemExit, match="another data set"):
         carry.unpack_probe(None)
+
+
+def test_evalset_probe_images_carries_a_larger_probe(tmp_path, monkeypatch):
+    # a light probe call on N emoji (PROBES=N): probe.npz holds the N of train.py --probe N,
+    # and the stand-in data set trains that probe and no other size
+    from dir7.dataset import TrainSet, load, probe_indices
+    rng = np.random.default_rng(2)
+    n = 400
+    images = rng.integers(0, 256, (n, 64, 64, 4), dtype=np.uint8)
+    meta = [{"source": "emoji" if i % 3 else "openclipart", "id": str(i),
+             "captions": {"en": [f"thing {i}"]}, "held_out": i % 5 == 1} for i in range(n)]
+    evalset_made_here(tmp_path, monkeypatch, images, meta, probe_images=200)
+    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
+        json.dump(meta, f)
+    carry.unpack_probe(None)
+    got, _ = load("runs/probe-data")
+    pick = probe_indices(meta, 200, "train", "emoji")
+    assert len(pick) == 200 and np.array_equal(got[pick], images[pick])
+    assert len(TrainSet("runs/probe-data", probe=200)) == 200
+    with pytest.raises(SystemExit, match="stand-in data set"):
+        TrainSet("runs/probe-data", probe=carry.PROBE)
 
 
 def test_unpack_without_data_makes_the_clip_and_init_alone(tmp_path, monkeypatch, shipped):

@@ -24,7 +24,8 @@ evalset, here: ../.carry/evalset.npz and evalset-meta.json.gz, the held-out
   those two paths, not .carry); unpack-eval, there, makes cache/dataset of them
   (--dest: another folder, as device_train.sh shiptest does, to leave the training
   set alone; unpack refuses a cache/dataset of held-out images only). evalset also
-  writes probe.npz, the 128 training emoji of tools/probe_fit.py --images 128 (0.5 MB);
+  writes probe.npz, the 128 training emoji of tools/probe_fit.py --images 128 (0.5 MB;
+  --probe-images N: N of them, for a light probe call with PROBES=N);
   unpack-probe, there, makes runs/probe-data of them and .carry/meta.json.gz.
   evaluate.py picks the same prompts and images from it, so the same figures.
   Since phase 24 (a 21 MB default model) the tree leaves under 10 MiB, so
@@ -178,10 +179,12 @@ def evalset(args):
     with gzip.open(os.path.join(CARRY, "evalset-meta.json.gz"), "wt", encoding="utf-8") as f:
         json.dump([meta[i] for i in held], f, ensure_ascii=False)
     print(f"evalset: {len(held)} held-out images of {len(meta)}")
-    # and the training emoji that tools/probe_fit.py draws (PROBE of them), for unpack-probe
-    pick = probe_indices(meta, PROBE, "train", "emoji")
+    # and the training emoji that tools/probe_fit.py draws (PROBE of them, or
+    # --probe-images), for unpack-probe
+    n = getattr(args, "probe_images", None) or PROBE
+    pick = probe_indices(meta, n, "train", "emoji")
     np.savez_compressed(os.path.join(CARRY, "probe.npz"), index=np.array(pick), images=images[pick])
-    print(f"evalset: {len(pick)} probe images (probe_fit --images {PROBE})")
+    print(f"evalset: {len(pick)} probe images (probe_fit --images {len(pick)})")
 
 
 def unpack_eval(args):
@@ -239,6 +242,9 @@ def main():
     ap.add_argument("--dest", default=None,
                     help="unpack-eval, unpack-probe: the folder to write to (evaluate.py's or "
                     "probe_fit.py's --data; unpack-probe's default is runs/probe-data)")
+    ap.add_argument("--probe-images", type=int, default=PROBE,
+                    help="evalset: how many training emoji probe.npz holds (train.py --probe N and "
+                    "probe_fit --images N of a light probe call; default %(default)s)")
     args = ap.parse_args()
     {"pack": pack, "unpack": unpack, "evalset": evalset, "unpack-eval": unpack_eval,
      "unpack-probe": unpack_probe}[args.verb](args)

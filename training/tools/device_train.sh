@@ -50,8 +50,9 @@
 #   probe  - train from $INIT on N emoji only (PROBES="64 512": one run per N, side by side;
 #            PROBE_SIDE_ARGS: a second run per N with these train.py arguments added),
 #            then how closely each draws its N images (tools/probe_fit.py); carrying only
-#            .carry/probe.npz and meta.json.gz (tools.carry evalset, PROBES=128) instead of
-#            the data set, it trains on those 128 emoji (runs/probe-data)
+#            .carry/probe.npz and meta.json.gz (tools.carry evalset, PROBES=128, or
+#            --probe-images N with PROBES=N) instead of the data set, it trains on those
+#            emoji (runs/probe-data); PROBE_SIDE_INIT: the side run's own init
 set -u
 cd "$(dirname "$0")/.."
 CLIP_MIN=${CLIP_MIN:-3}
@@ -446,28 +447,31 @@ probe)
   data=cache/dataset
   if [ -e ../.carry/probe.npz ] && [ ! -e ../.carry/images.npy.xz ]; then
     # the light probe call: tools.carry evalset's 128 probe emoji and meta.json.gz alone
-    # (under 3 MB; the judges stay in the tree), so PROBES may only be 128
+    # (under 3 MB; the judges stay in the tree), so PROBES may only be evalset's count
+    # (128, or its --probe-images)
     data=runs/probe-data
     unpack_or_stop --no-data
     python3 -m tools.carry unpack-probe --dest $data || stop_setup
   else
     unpack_or_stop
   fi
-  # runs/$1 on the $2 probe images from $INIT, the rest of the arguments added to B_ARGS
+  # runs/$1 on the $2 probe images from model file $3, the rest of the arguments added to B_ARGS
   probe_run() {
-    local r=$1 n=$2; shift 2
+    local r=$1 n=$2 init=$3; shift 3
     rm -rf runs/$r; mkdir -p runs/$r; cp runs/b/clip.pt runs/$r/
     python3 train.py denoiser --run runs/$r --data $data --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 \
-      --batch ${PROBE_BATCH:-$(( n < 256 ? n : 256 ))} ${ANNEAL:+--anneal} --probe $n --init-model runs/init.safetensors \
+      --batch ${PROBE_BATCH:-$(( n < 256 ? n : 256 ))} ${ANNEAL:+--anneal} --probe $n --init-model "$init" \
       ${B_ARGS:-} "$@" > runs/$r.log 2>&1 &
   }
   runs=""
   for n in ${PROBES:-64}; do
-    probe_run p$n $n; runs="$runs p$n:$n:probe-$n:"
+    probe_run p$n $n runs/init.safetensors; runs="$runs p$n:$n:probe-$n:"
     # PROBE_SIDE_ARGS: beside it, the same run with these arguments added (a grown network:
     # "--res-blocks 3"; dir7/grow.py starts it computing what $INIT computes); --max-steps
-    # in B_ARGS gives both the same steps and a step-based cosine (train.py anneal_fraction)
-    [ -n "${PROBE_SIDE_ARGS:-}" ] && probe_run p$n-side $n $PROBE_SIDE_ARGS &&
+    # in B_ARGS gives both the same steps and a step-based cosine (train.py anneal_fraction);
+    # PROBE_SIDE_INIT: the side run's model file instead of $INIT (going on from both
+    # runs of an earlier call: the side's export carried, the other's as the tree's model)
+    [ -n "${PROBE_SIDE_ARGS:-}" ] && probe_run p$n-side $n "${PROBE_SIDE_INIT:-runs/init.safetensors}" $PROBE_SIDE_ARGS &&
       runs="$runs p$n-side:$n:probe-$n-side:noinit"
   done
   wait
