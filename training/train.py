@@ -325,9 +325,12 @@ def export(args):
     cfg = Dir7Config.from_json(ck["config"])
     model = Dir7Model(cfg)
     model.text.load_state_dict({k[5:]: v for k, v in clip["model"].items() if k.startswith("text.")})
-    model.unet.load_state_dict(ck["ema"])
+    # the EMA ships; the raw weights show what a short call fitted (an EMA at 0.999 that
+    # starts at full decay still holds 0.999^450 = 64% of its init after 450 steps)
+    model.unet.load_state_dict(ck["ema" if args.weights == "ema" else "unet"])
     save_model(model, args.out, torch.float16)
-    print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB, {ck['step']} denoiser steps)")
+    print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.1f} MB, {ck['step']} denoiser steps, "
+          f"{args.weights} weights)")
 
 
 def parse_span(text):
@@ -399,6 +402,8 @@ def main():
                     help="denoiser: add the prompt's last-token feature to the time embedding (GLIDE's "
                          "global conditioning; docs/model.md); new to --init-model, it starts at zero")
     ap.add_argument("--out", default="../data/models/dir7-default.safetensors")
+    ap.add_argument("--weights", choices=["ema", "raw"], default="ema",
+                    help="export: the EMA's weights (what ships) or the optimiser's own (raw)")
     args = ap.parse_args()
     if not 0 <= args.t_min < Dir7Config().diffusion.timesteps:
         ap.error(f"--t-min must lie in [0, {Dir7Config().diffusion.timesteps})")

@@ -52,7 +52,8 @@
 #            then how closely each draws its N images (tools/probe_fit.py); carrying only
 #            .carry/probe.npz and meta.json.gz (tools.carry evalset, PROBES=128, or
 #            --probe-images N with PROBES=N) instead of the data set, it trains on those
-#            emoji (runs/probe-data); PROBE_SIDE_INIT: the side run's own init
+#            emoji (runs/probe-data); PROBE_SIDE_INIT: the side run's own init;
+#            PROBE_RAW=1: each run's raw (not EMA) weights scored too
 set -u
 cd "$(dirname "$0")/.."
 CLIP_MIN=${CLIP_MIN:-3}
@@ -480,6 +481,12 @@ probe)
     grep -E "steps|images|step [0-9]*00 " runs/$r.log | tee "$OUT/train-log-$name.txt"
     export_run $r $name || { tail -n 20 runs/$r.log; exit 1; }
     fit_probe $name $n $data $noinit
+    # PROBE_RAW=1: the optimiser's own weights scored too (not brought back), to measure
+    # what the EMA's lag in a short call hides (model card, phase 36)
+    if [ -n "${PROBE_RAW:-}" ]; then
+      python3 train.py export --run runs/$r --cross-mode state --weights raw --out runs/dir7-$name-raw.safetensors &&
+        fit_probe $name-raw $n $data noinit
+    fi
   done
   (cd runs && tar cf "$OUT/probe-grids.tar" fit-*.png fit-*.json)
   ;;
