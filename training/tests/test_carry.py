@@ -274,15 +274,21 @@ def test_unpack_refuses_images_and_meta_that_disagree(tmp_path, monkeypatch, shi
         unpack_in(tmp_path, monkeypatch)
 
 
+def probe_source_set(n, seed):
+    """n random images, two thirds emoji and a fifth held out, each with an English name"""
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 64, 64, 4), dtype=np.uint8)
+    meta = [{"source": "emoji" if i % 3 else "openclipart", "id": str(i),
+             "captions": {"en": [f"thing {i}"]}, "held_out": i % 5 == 1} for i in range(n)]
+    return images, meta
+
+
 def test_unpack_probe_gives_probe_fit_the_real_probe_images(tmp_path, monkeypatch):
     # the ship-test call carries meta.json.gz and evalset's probe.npz, not the data set:
     # probe_fit --images PROBE must find the same images there as here
     from dir7.dataset import load, probe_indices
-    rng = np.random.default_rng(1)
     n = 400
-    images = rng.integers(0, 256, (n, 64, 64, 4), dtype=np.uint8)
-    meta = [{"source": "emoji" if i % 3 else "openclipart", "id": str(i),
-             "captions": {"en": [f"thing {i}"]}, "held_out": i % 5 == 1} for i in range(n)]
+    images, meta = probe_source_set(n, seed=1)
     evalset_made_here(tmp_path, monkeypatch, images, meta)
     with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
         json.dump(meta, f)
@@ -311,11 +317,8 @@ def test_evalset_probe_images_carries_a_larger_probe(tmp_path, monkeypatch):
     # a light probe call on N emoji (PROBES=N): probe.npz holds the N of train.py --probe N,
     # and the stand-in data set trains that probe and no other size
     from dir7.dataset import TrainSet, load, probe_indices
-    rng = np.random.default_rng(2)
     n = 400
-    images = rng.integers(0, 256, (n, 64, 64, 4), dtype=np.uint8)
-    meta = [{"source": "emoji" if i % 3 else "openclipart", "id": str(i),
-             "captions": {"en": [f"thing {i}"]}, "held_out": i % 5 == 1} for i in range(n)]
+    images, meta = probe_source_set(n, seed=2)
     evalset_made_here(tmp_path, monkeypatch, images, meta, probe_images=200)
     with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
         json.dump(meta, f)
