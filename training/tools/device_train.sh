@@ -10,7 +10,7 @@
 #            then as snap
 #   chunk  - one self-contained call: gather the carried parts, train from $INIT for what
 #            the call has left as the part SPAN of one cosine, export to $OUT
-#            (tools/prepare_chunk.sh stages the call)
+#            (tools/prepare_chunk.sh stages the call); CHUNK_RAW=1: the raw weights too
 #   shiptest - one call: the ship test of the carried model file $CAND against the tree's
 #            model file; with the held-out images carried too (tools.carry evalset), then
 #            the one-draw test of both files (onedraw_run)
@@ -99,9 +99,11 @@ evaluate_run() {
 }
 
 # export runs/$1's newest checkpoint to runs/dir7-$2.safetensors (where evaluate_run
-# reads it) and to $OUT, split in parts there when over 16 MiB (what $OUT returns)
+# reads it) and to $OUT, split in parts there when over 16 MiB (what $OUT returns);
+# $3 = raw: the optimiser's own weights instead of the EMA's
 export_run() {
-  python3 train.py export --run "runs/$1" --cross-mode state --out "runs/dir7-$2.safetensors" || return 1
+  python3 train.py export --run "runs/$1" --cross-mode state --weights "${3:-ema}" \
+    --out "runs/dir7-$2.safetensors" || return 1
   if [ "$(stat -c %s "runs/dir7-$2.safetensors")" -gt 16000000 ]; then
     split -b 15000000 -d "runs/dir7-$2.safetensors" "$OUT/dir7-$2.safetensors.part"
   else
@@ -303,6 +305,9 @@ chunk)
   tail -n 3 runs/b.log
   echo "training done at $(( $(date +%s) - T0 )) s"
   export_run b "${B_NAME:-chunk}" || { tail -n 20 runs/b.log; exit 1; }
+  # CHUNK_RAW=1: the raw weights too (model card, phase 36: after a 450-step call the EMA
+  # still held 64% of its start and hid most of what the optimiser fitted)
+  if [ -n "${CHUNK_RAW:-}" ]; then export_run b "${B_NAME:-chunk}-raw" raw || exit 1; fi
   ls -l "$OUT"
   echo "chunk done at $(( $(date +%s) - T0 )) s"
   ;;
