@@ -7,7 +7,10 @@ model file. One GPU, or several through torchrun (DDP).
     python3 train.py export   --run runs/a --out ../data/models/dir7-default.safetensors
 
 Each call trains for at most --minutes and leaves a checkpoint in --run, so a
-run continues across calls (the device machine's command limit).
+run continues across calls (the device machine's command limit). `export` writes
+the EMA's weights; a run that starts from a model file (--init-model) starts its
+EMA there at full decay, so after a short run the export still holds much of its
+start (0.999^n after n steps): `export --weights raw` writes the optimiser's own.
 """
 import argparse
 import copy
