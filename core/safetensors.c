@@ -649,23 +649,14 @@ static gboolean
 dequantise (const D7Safetensors *st, const D7TensorInfo *ti, float *out, GError **error)
 {
   const D7TensorInfo *s = scale_of (st, ti);      /* check_scales made sure it is there */
-  float *scale = g_try_malloc_n (MAX (s->numel, 1), sizeof (float));
-  if (!scale) {
-    g_set_error (error, DIR7_ERROR, DIR7_ERROR_NO_MEMORY,
-                 "out of memory for tensor '%s' (%zu values)", s->name, s->numel);
+  /* a float tensor (check_scales), read as any other: its shape and finiteness checked */
+  float *scale = d7_safetensors_get_f32 (st, s->name, 1, s->shape, error);
+  if (!scale)
     return FALSE;
-  }
-  convert (s, scale);
   size_t row = s->numel ? ti->numel / s->numel : 0;
-  for (size_t r = 0; r < s->numel; r++) {
-    if (!isfinite (scale[r])) {
-      tensor_invalid (error, s->name, "non-finite value (%g) at index %zu", (double) scale[r], r);
-      g_free (scale);
-      return FALSE;
-    }
+  for (size_t r = 0; r < s->numel; r++)
     for (size_t i = r * row; i < (r + 1) * row; i++)
       out[i] *= scale[r];
-  }
   g_free (scale);
   return TRUE;
 }
