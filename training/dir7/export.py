@@ -11,7 +11,7 @@ from .unet import Dir7Model
 DTYPES = {"F32": (torch.float32, 4), "F16": (torch.float16, 2), "BF16": (torch.bfloat16, 2),
           "I8": (torch.int8, 1)}
 TORCH_TO_NAME = {v[0]: k for k, v in DTYPES.items()}
-# an I8 tensor's per-row scale is the tensor "<name>_scale" (docs/model-format.md)
+# an I8 tensor's per-row scale is the tensor "<name>_scale" (docs/model-contract.md, section 8)
 SCALE_SUFFIX = "_scale"
 INT8_MIN_NUMEL = 4096   # smaller tensors (norms, biases, LoRA vectors) stay as they are
 

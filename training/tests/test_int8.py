@@ -1,5 +1,5 @@
-"""I8 weights with a scale per row (dir7/export.py, docs/model-format.md): what is
-written, what reading gives back, and files that break the convention."""
+"""I8 weights with a scale per row (dir7/export.py, docs/model-contract.md, section 8):
+what is written, what reading gives back, and files that break the convention."""
 import os
 import subprocess
 import sys
