@@ -51,19 +51,29 @@ def log(rank, *a):
         print(*a, flush=True)
 
 
-WEIGHTED_SOURCES = ("emoji", "tuxpaint")   # --emoji-weight's
+def source_weights(meta, emoji_weight=1.0, stamp_weight=None):
+    """Each image's draw weight by its source, or None when all are 1 (plain shuffling).
+    Emoji (and Tux Paint's stamps, unless stamp_weight says otherwise) weigh emoji_weight:
+    the cleanest images, captioned in many languages (clip art: English titles, often
+    file-like, weighs 1). stamp_weight 0 leaves the stamps out: every run that drew them
+    lost on the ship test (model card, phases 34 and 37)."""
+    by_source = {"emoji": emoji_weight, "tuxpaint": emoji_weight if stamp_weight is None else stamp_weight}
+    w = [by_source.get(m["source"], 1.0) for m in meta]
+    if all(x == 1.0 for x in w):
+        return None
+    if min(w) < 0 or max(w) == 0:
+        raise SystemExit("train.py: source weights must be >= 0 and leave some image to draw")
+    return torch.tensor(w, dtype=torch.double)
 
 
-def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0):
+def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0, stamp_weight=None):
     ds = TrainSet(data, "train", augment=True, seed=seed + rank, probe=probe)
+    w = None if probe else source_weights(ds.meta, emoji_weight, stamp_weight)
     if probe:   # a few images: draw with replacement, 100 batches an epoch, so a batch may exceed
         # the set and the loader does not restart its workers every step
         sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=100 * batch,
                                                  generator=torch.Generator().manual_seed(seed + rank))
-    elif emoji_weight != 1.0:   # draw emoji (and Tux Paint's stamps) more often: the cleanest
-        # images, captioned in many languages (clip art: English titles, often file-like)
-        w = torch.tensor([emoji_weight if m["source"] in WEIGHTED_SOURCES else 1.0 for m in ds.meta],
-                         dtype=torch.double)
+    elif w is not None:
         sampler = torch.utils.data.WeightedRandomSampler(w, len(ds) // world, replacement=True,
                                                          generator=torch.Generator().manual_seed(seed + rank))
     elif world > 1:
@@ -274,7 +284,7 @@ def train_denoiser(args, rank, world, dev):
         log(rank, f"denoiser: compile cache: {loaded}")
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
     text_cache = TextFeatureCache(model, dev, args.text_cache_gb * 2 ** 30) if args.text_cache_gb else None
-    ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe)
+    ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe, args.stamp_weight)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
     log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
 
@@ -369,6 +379,9 @@ def main():
     ap.add_argument("--min-snr", type=float, default=0, help="denoiser: Min-SNR-gamma loss weight (0: plain MSE)")
     ap.add_argument("--emoji-weight", type=float, default=1.0,
                     help="denoiser: sampling weight of emoji images and Tux Paint stamps (clip art: 1)")
+    ap.add_argument("--stamp-weight", type=float, default=None,
+                    help="denoiser: sampling weight of Tux Paint stamps alone (default: --emoji-weight's; "
+                         "0 leaves them out, the data set and its held-out split unchanged)")
     ap.add_argument("--t-min", type=int, default=0,
                     help="denoiser: draw timesteps from [t-min, T) only (the noisy end, where the prompt decides)")
     ap.add_argument("--t-norm", action="store_true",

@@ -1,0 +1,48 @@
+"""train.py's draw weights by source (--emoji-weight, --stamp-weight): the stamps follow
+the emoji unless told otherwise, and weight 0 leaves them out of the batches."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import train   # noqa: E402
+
+SOURCES = ["emoji", "openclipart", "tuxpaint", "openclipart"]
+
+
+def meta(n=40):
+    return [{"source": SOURCES[i % 4], "id": str(i), "captions": {"en": [f"{SOURCES[i % 4]} {i}"]},
+             "held_out": False} for i in range(n)]
+
+
+def test_weights_by_source():
+    m = meta(4)
+    assert train.source_weights(m) is None                      # all 1: plain shuffling
+    assert train.source_weights(m, 2.0).tolist() == [2, 1, 2, 1]   # stamps follow the emoji
+    assert train.source_weights(m, 2.0, 0.0).tolist() == [2, 1, 0, 1]
+    assert train.source_weights(m, 1.0, 0.5).tolist() == [1, 1, 0.5, 1]
+    with pytest.raises(SystemExit, match=">= 0"):
+        train.source_weights(m, -1.0)
+    with pytest.raises(SystemExit, match="leave some image"):
+        train.source_weights([{"source": "tuxpaint"}], 1.0, 0.0)
+
+
+def test_stamp_weight_zero_draws_no_stamp(tmp_path, monkeypatch):
+    m = meta()
+    np.save(tmp_path / "images.npy", np.zeros((40, 64, 64, 4), np.uint8))
+    with open(tmp_path / "meta.json", "w") as f:
+        json.dump(m, f)
+    monkeypatch.setattr(train, "args_workers", lambda: 0)
+    drawn = {True: set(), False: set()}   # indices the sampler gives over five epochs
+    for zero in (True, False):
+        ds, dl = train.loader(str(tmp_path), 8, 0, 1, 0, emoji_weight=2.0, stamp_weight=0.0 if zero else None)
+        assert isinstance(dl.sampler, torch.utils.data.WeightedRandomSampler)
+        for _ in range(5):
+            drawn[zero].update(int(i) for i in dl.sampler)
+    assert {SOURCES[i % 4] for i in drawn[True]} == {"emoji", "openclipart"}
+    assert "tuxpaint" in {SOURCES[i % 4] for i in drawn[False]}
