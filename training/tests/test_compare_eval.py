@@ -11,7 +11,7 @@ from scipy.stats import binomtest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from evaluate import ranks_and_scores, retrieval                     # noqa: E402
-from tools.compare_eval import bootstrap_ci, compare_set, load, sign_test  # noqa: E402
+from tools.compare_eval import bootstrap_ci, by_source, compare_set, load, prompt_sources, sign_test  # noqa: E402
 
 
 def rows(ranks, scores, prompts=None):
@@ -80,3 +80,21 @@ def test_evaluate_writes_the_ranks_and_scores_that_make_its_figures(tmp_path):
     with open(tmp_path / "per-prompt.jsonl", "w") as f:
         f.writelines(json.dumps(r) + "\n" for r in per)
     assert load(str(tmp_path))["generated_en"] == per
+
+
+def test_prompts_grouped_by_the_sources_that_hold_them_out():
+    meta = [{"source": "emoji", "held_out": True, "captions": {"en": ["cat", "pet"]}},
+            {"source": "openclipart", "held_out": True, "captions": {"en": ["cat"]}},
+            {"source": "openclipart", "held_out": True, "captions": {"en": ["tree"]}},
+            {"source": "tuxpaint", "held_out": False, "captions": {"en": ["tree"]}},   # trained on: no say
+            {"source": "emoji", "held_out": True, "captions": {"en": ["sun"]}}]
+    sources = prompt_sources(meta)
+    assert sources == {"cat": "emoji+openclipart", "tree": "openclipart", "sun": "emoji"}
+    prompts = ["sun", "cat", "tree", "moon"]
+    a = rows([0, 1, 2, 3], [50.0, 51.0, 52.0, 53.0], prompts)
+    b = rows([0, 0, 9, 3], [52.0, 51.0, 49.0, 53.0], prompts)
+    groups = by_source(a, b, sources)
+    assert list(groups) == ["emoji", "emoji+openclipart", "openclipart", "other"]
+    assert [r["prompt"] for r in groups["other"][0]] == ["moon"]
+    assert compare_set(*groups["emoji"])["clip_score_diff"] == 2.0
+    assert compare_set(*groups["openclipart"])["clip_score_diff"] == -3.0

@@ -4,6 +4,11 @@ evaluate.py writes beside metrics.json; both evaluations must use the same
 judge, prompts, seeds and machine (a GPU's and a CPU's samples differ).
 
     cd training && python3 -m tools.compare_eval EVAL_DIR_A EVAL_DIR_B
+    cd training && python3 -m tools.compare_eval A B --by-source cache/dataset/meta.json
+
+--by-source: the same comparison again within each group of prompts by the sources
+whose held-out images carry that English name (emoji, openclipart, or both): whether
+a change is the emoji's or the clip art's (model card, phases 34 and 37).
 
 Per set: the mean CLIP score difference (B - A) with a paired bootstrap 95%
 interval; for top-1 and top-5, the prompts that only B hits and only A hits,
@@ -67,21 +72,53 @@ def compare_set(a, b):
     return out
 
 
+def prompt_sources(meta):
+    """{English name: "emoji", "openclipart", "emoji+openclipart", ...}: the sources of
+    the held-out images whose first English caption it is (the ship test's prompts)"""
+    by_name = {}
+    for m in meta:
+        if m["held_out"]:
+            by_name.setdefault(m["captions"]["en"][0], set()).add(m["source"])
+    return {name: "+".join(sorted(s)) for name, s in by_name.items()}
+
+
+def by_source(a, b, sources):
+    """{group: (a rows, b rows)} of one set's prompts, in group name order; a prompt
+    that no held-out image names goes to "other"."""
+    groups = {}
+    for x, y in zip(a, b):
+        ga, gb = groups.setdefault(sources.get(x["prompt"], "other"), ([], []))
+        ga.append(x)
+        gb.append(y)
+    return dict(sorted(groups.items()))
+
+
+def row(name, c):
+    t1, t5 = c["top1"], c["top5"]
+    return (f"| {name} | {c['clip_score_diff']:+.2f} ({c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}): "
+            f"{c['clip_score']} | {t1['only_b']} / {t1['only_a']} ({t1['p']:.3f}): {t1['verdict']} "
+            f"| {t5['only_b']} / {t5['only_a']} ({t5['p']:.3f}): {t5['verdict']} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("a", help="evaluation directory (or per-prompt.jsonl) of the reference model")
     ap.add_argument("b", help="the same for the candidate")
+    ap.add_argument("--by-source", metavar="META_JSON",
+                    help="also compare within each group of prompts by source (the data set's meta.json)")
     args = ap.parse_args()
     A, B = load(args.a), load(args.b)
+    sources = None
+    if args.by_source:
+        with open(args.by_source) as f:
+            sources = prompt_sources(json.load(f))
     print("| set | CLIP score B - A (95% CI) | top-1 only B / only A (p) | top-5 only B / only A (p) |")
     print("| --- | --- | --- | --- |")
     for name in [k for k in A if k in B]:
-        c = compare_set(A[name], B[name])
-        t1, t5 = c["top1"], c["top5"]
-        print(f"| {name} | {c['clip_score_diff']:+.2f} ({c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}): "
-              f"{c['clip_score']} | {t1['only_b']} / {t1['only_a']} ({t1['p']:.3f}): {t1['verdict']} "
-              f"| {t5['only_b']} / {t5['only_a']} ({t5['p']:.3f}): {t5['verdict']} |")
-
+        print(row(name, compare_set(A[name], B[name])))
+        if sources is not None:
+            for g, (ga, gb) in by_source(A[name], B[name], sources).items():
+                print(row(f"{name}, {g} ({len(ga)} prompt{'s' * (len(ga) != 1)})", compare_set(ga, gb)))
 
 if __name__ == "__main__":
     main()
