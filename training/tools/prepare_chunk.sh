@@ -3,6 +3,9 @@
 # that it needs nothing an earlier call left on the machine.
 #   bash tools/prepare_chunk.sh COMMIT:PATH     # from a U-Net kept in the history (.xz)
 #   bash tools/prepare_chunk.sh FILE            # from a model file here (an earlier chunk's export)
+# From the tree's own model file nothing but the data set is carried (the call starts from
+# ../data/models/dir7-default.safetensors), and the judges stay in the tree, so that a
+# `shiptest` can follow on the same machine without carrying them.
 # An init whose text encoder is not the tree's (a whole model file from
 # tools/with_text_encoder.py, or such a file kept in the history as .safetensors.xz)
 # goes whole in place of the tree's model file for the call instead (slim_tree.sh
@@ -36,6 +39,7 @@ rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors
 # here or kept in the history as .xz) goes whole in place of the tree's model file for
 # the call (MODEL= tools/slim_tree.sh): the run reads the tree's text encoder
 swap=""
+tree_init=0
 own_text() {   # $1 holds text tensors other than the tree's model file's
   python3 - "$1" <<'PY'
 import sys
@@ -64,27 +68,32 @@ else
     name=$(basename "${SRC#*:}")
     git show "$SRC" > "cache/chunk/$name" ;;
   *)
-    # the U-Net tensors alone (unpack adds the tree's text encoder), named after the file
-    name=$(basename "$SRC" .safetensors)-unet.safetensors.xz
-    python3 - "$SRC" "cache/chunk/${name%.xz}" <<'PY'
+    if cmp -s "$SRC" ../data/models/dir7-default.safetensors; then
+      tree_init=1; name=""   # the call starts from the tree's own file: no U-Net to carry
+    else
+      # the U-Net tensors alone (unpack adds the tree's text encoder), named after the file
+      name=$(basename "$SRC" .safetensors)-unet.safetensors.xz
+      python3 - "$SRC" "cache/chunk/${name%.xz}" <<'PY'
 import sys
 from dir7.export import read_safetensors, write_safetensors
 sd, meta = read_safetensors(sys.argv[1])
 write_safetensors(sys.argv[2], {k: v.half() for k, v in sd.items() if k.startswith("unet.")}, meta)
 PY
-    xz -9e -T2 "cache/chunk/${name%.xz}" ;;
+      xz -9e -T2 "cache/chunk/${name%.xz}"
+    fi ;;
   esac
 fi
 mkdir -p ../.carry-cc
 [ -e ../.carry-cc/compile-cache.bin.xz ] ||
   git show cb03445:training/checkpoints/compile-cache-grown.bin.xz > ../.carry-cc/compile-cache.bin.xz
-[ -e ../.slim ] || JUDGES=1 bash tools/slim_tree.sh out
-[ -e judges ] && { echo "prepare_chunk: the tree is slim without the judges moved: run slim_tree.sh back, then again"; exit 1; }
+[ -e ../.slim ] || JUDGES=$((1 - tree_init)) bash tools/slim_tree.sh out
+[ $tree_init = 0 ] && [ -e judges ] && { echo "prepare_chunk: the tree is slim without the judges moved: run slim_tree.sh back, then again"; exit 1; }
 tree=$(cd .. && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
   [ -e "$f" ] && printf '%s\0' "$f"; done | du -cb --files0-from=- | tail -n 1 | cut -f 1)
 rm -rf ../.carry-init cache/chunk/call
 python3 -m tools.carry_parts stage cache/chunk/images.npy.xz ${name:+"cache/chunk/$name"} --room $LIMIT --out cache/chunk/call
-init=runs/${name%.xz}; [ -n "$swap" ] && init=../data/models/dir7-default.safetensors
+init=runs/${name%.xz}
+{ [ -n "$swap" ] || [ $tree_init = 1 ]; } && init=../data/models/dir7-default.safetensors
 cp -r cache/chunk/call/1 ../.carry-init
 carried=$(du -cb ../.carry-init ../.carry ../.carry-cc | tail -n 1 | cut -f 1)
 echo "tree $tree + carried $carried = $((tree + carried)) bytes of $LIMIT (margin $MARGIN)"
@@ -93,8 +102,11 @@ cat <<PLAN
 the call: carry [".carry-init", ".carry", ".carry-cc"], timeout_s 600:
   cd training && INIT=$init SPAN=A,B DENOISE_MIN=8 BATCH=512 MIN_SNR=5 EMOJI_WEIGHT=2 \\
     B_ARGS="--prediction v --lr 5e-4 --compile --text-cache-gb 24 --res-blocks 2 --stamp-weight 0" bash tools/device_train.sh chunk
-(--stamp-weight 0: Tux Paint's stamps left out; every run that drew them lost on the
-ship test, the model card's phases 34 and 37)
+(--stamp-weight 0: Tux Paint's stamps left out; the model card, phase 37, says why)
 its export comes back in parts (dir7-chunk.safetensors.part*): cat them into one file, the
 next chunk's FILE. After the last device call: bash training/tools/slim_tree.sh back
 PLAN
+if [ $tree_init = 1 ] && [ -e judges ]; then
+  echo "the judges are in the tree: a shiptest can follow on the same machine"
+  echo "(copy runs/dir7-chunk.safetensors outside the tree first; training/checkpoints/README.md)"
+fi
