@@ -120,5 +120,6 @@ def main():
             for g, (ga, gb) in by_source(A[name], B[name], sources).items():
                 print(row(f"{name}, {g} ({len(ga)} prompt{'s' * (len(ga) != 1)})", compare_set(ga, gb)))
 
+
 if __name__ == "__main__":
     main()
