@@ -31,8 +31,9 @@ def main():
     stored, meta = read_stored(args.a)
     if any(not v.is_floating_point() for v in stored.values()):
         raise SystemExit("interpolate_model: an I8 file; interpolate the F16 files, then quantise")
-    (a, _), (b, _) = read_safetensors(args.a), read_safetensors(args.b)
-    out = interpolate(a, b, args.t)
+    # a's floats from what was read once (no I8 to dequantise); b's may be any stored kind
+    a = {k: v.float() for k, v in stored.items()}
+    out = interpolate(a, read_safetensors(args.b)[0], args.t)
     write_safetensors(args.out, {k: v.to(stored[k].dtype) for k, v in out.items()}, meta)
     print(f"wrote {args.out}: {args.a} + {args.t} ({args.b} - {args.a}) in the U-Net")
 
