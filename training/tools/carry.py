@@ -181,7 +181,7 @@ def evalset(args):
     print(f"evalset: {len(held)} held-out images of {len(meta)}")
     # and the training emoji that tools/probe_fit.py draws (PROBE of them, or
     # --probe-images), for unpack-probe
-    n = getattr(args, "probe_images", None) or PROBE
+    n = args.probe_images or PROBE
     pick = probe_indices(meta, n, "train", "emoji")
     np.savez_compressed(os.path.join(CARRY, "probe.npz"), index=np.array(pick), images=images[pick])
     print(f"evalset: {len(pick)} probe images (probe_fit --images {len(pick)})")
