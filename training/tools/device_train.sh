@@ -196,6 +196,18 @@ carried_compile_cache() {
   xz -d -c ../.carry-cc/compile-cache.bin.xz > runs/$1/compile-cache.bin && touch runs/$1/compile-cache.bin.carried
 }
 
+# the compiled kernels into $OUT, once, unless the carried ones held every graph (train.py
+# then writes none, and the file stays older than its .carried mark): xz-compressed, in
+# parts of 15 MB ($OUT returns 16 MiB a file); here: cat the parts > ../.carry-cc/compile-cache.bin.xz
+send_compile_cache() {
+  local cc=runs/b/compile-cache.bin
+  if [ -e $cc ] && { [ ! -e $cc.carried ] || [ $cc -nt $cc.carried ]; } && { [ ! -e $cc.sent ] || [ $cc -nt $cc.sent ]; }; then
+    xz -6 -T0 -c $cc | split -b 15000000 -d - "$OUT/compile-cache.bin.xz.part" \
+      && touch $cc.sent && ls -l "$OUT"/compile-cache.bin.xz.part*
+  fi
+  return 0
+}
+
 # start train.py denoiser in the background in runs/$1 from runs/init.safetensors for
 # DENOISE_MIN minutes; the rest of the arguments go to train.py; runs/$1.done at the end.
 # With --compile: torch.compile's kernels from ../.carry-cc/compile-cache.bin.xz when carried
@@ -308,6 +320,9 @@ chunk)
   # CHUNK_RAW=1: the raw weights too (model card, phase 36: after a 450-step call the EMA
   # still held 64% of its start and hid most of what the optimiser fitted)
   if [ -n "${CHUNK_RAW:-}" ]; then export_run b "${B_NAME:-chunk}-raw" raw || exit 1; fi
+  # a graph the carried cache lacked (a grown network) compiles cold, about 225 s (phase 23):
+  # its kernels come back, for the next session's .carry-cc
+  send_compile_cache
   ls -l "$OUT"
   echo "chunk done at $(( $(date +%s) - T0 )) s"
   ;;
@@ -415,14 +430,7 @@ snap)
       | sed "s|^|runs/$r: |"; done
     cat runs/gpu-util.txt; } > "$OUT/train-log.txt"
   rm -f runs/samples-*.png
-  # the compiled kernels, once, unless the carried ones held every graph (train.py then
-  # writes none, and the file stays older than its .carried mark): xz-compressed, in parts
-  # of 15 MB ($OUT returns 16 MiB a file); here: cat the parts > ../.carry-cc/compile-cache.bin.xz
-  cc=runs/b/compile-cache.bin
-  if [ -e $cc ] && { [ ! -e $cc.carried ] || [ $cc -nt $cc.carried ]; } && { [ ! -e $cc.sent ] || [ $cc -nt $cc.sent ]; }; then
-    xz -6 -T0 -c $cc | split -b 15000000 -d - "$OUT/compile-cache.bin.xz.part" \
-      && touch $cc.sent && ls -l "$OUT"/compile-cache.bin.xz.part*
-  fi
+  send_compile_cache
   # decided once: a run that ends during the exports below was exported from an
   # earlier checkpoint, and must not be evaluated as if final (the next snap does it)
   finished=0; done_all && finished=1
