@@ -413,6 +413,9 @@ main (int argc, char **argv)
   g_autofree char *i8 = g_build_filename (golden_dir, "tiny-state-i8.safetensors", NULL);
   test_layers ("state-i8");
   test_samples ("state, I8 weights", i8, "samples-state-i8.safetensors", 5e-3, FALSE);
+  /* three ResBlocks a level (four up), I8: a grown network in the form it would ship */
+  g_autofree char *r3 = g_build_filename (golden_dir, "tiny-state-r3-i8.safetensors", NULL);
+  test_samples ("state, three ResBlocks a level, I8", r3, "samples-state-r3-i8.safetensors", 5e-3, FALSE);
   printf ("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -10,7 +10,10 @@ input and output on one forward pass) and samples-{state,paper}.safetensors
 samples-state-v.safetensors: the same runs with tiny-state's weights read as a
 v-prediction model (the C test loads tiny-state and sets prediction to v);
 tiny-state-i8.safetensors (tiny-state's large weights as I8 with per-row scales),
-layers-state-i8.safetensors and samples-state-i8.safetensors, its forward pass and runs.
+layers-state-i8.safetensors and samples-state-i8.safetensors, its forward pass and runs;
+tiny-state-r3-i8.safetensors and samples-state-r3-i8.safetensors: a state-mode model with
+three ResBlocks a level, stored as I8 (the shape of a grown network as it would ship), and
+its runs. `--only r3` writes those two alone.
 """
 import json
 import os
@@ -29,11 +32,13 @@ from dir7 import diffusion                              # noqa: E402
 OUT = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "golden")
 
 
-def perturbed_model(mode, seed):
+def perturbed_model(mode, seed, num_res_blocks=None):
     """Random weights with every norm, bias and mix off its default, so each path counts.
     The state-mode model (the shipped mode) also has the text embedding."""
     torch.manual_seed(seed)
     cfg = tiny_config(mode)
+    if num_res_blocks:
+        cfg.unet.num_res_blocks = num_res_blocks
     cfg.unet.text_embed = mode == "state"
     m = Dir7Model(cfg)
     with torch.no_grad():
@@ -139,8 +144,20 @@ def sample_golden(model, mode):
                       {"cases": json.dumps(cases)})
 
 
+def r3_golden():
+    """Three ResBlocks a level (up: four), so the C core's block order and skip
+    bookkeeping are checked beyond the one and two of the other goldens."""
+    m = perturbed_model("state", 300, num_res_blocks=3)
+    path = os.path.join(OUT, "tiny-state-r3-i8.safetensors")
+    save_model(m, path, torch.float16, int8=True)
+    sample_golden(load_model(path), "state-r3-i8")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    if sys.argv[1:] == ["--only", "r3"]:
+        r3_golden()
+        return
     wkv_golden()
     for mode, seed, dtype in (("state", 100, torch.float16), ("paper", 200, torch.bfloat16)):
         path = os.path.join(OUT, f"tiny-{mode}.safetensors")
@@ -158,6 +175,7 @@ def main():
     model = load_model(path)
     layer_golden(model, "state-i8")
     sample_golden(model, "state-i8")
+    r3_golden()
 
 
 if __name__ == "__main__":
