@@ -4,7 +4,8 @@ import os
 import sys
 
 import pytest
-import torch
+
+torch = pytest.importorskip("torch")
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.config import tiny_config                         # noqa: E402

@@ -5,7 +5,9 @@ rtol 1e-12 for the weights."""
 import os
 import sys
 
-import torch
+import pytest
+
+torch = pytest.importorskip("torch")
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.config import DiffusionConfig                            # noqa: E402

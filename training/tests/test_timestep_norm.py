@@ -2,7 +2,9 @@
 import os
 import sys
 
-import torch
+import pytest
+
+torch = pytest.importorskip("torch")
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.diffusion import TimestepNorm                     # noqa: E402
