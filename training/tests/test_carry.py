@@ -342,3 +342,29 @@ def test_unpack_without_data_makes_the_clip_and_init_alone(tmp_path, monkeypatch
     assert_text_is_shipped(model, text)
     assert (tmp_path / "training" / "runs" / "init.safetensors").exists()
     assert not (tmp_path / "training" / "cache" / "dataset").exists()
+
+
+def test_whole_gives_a_kept_unet_the_tree_text_and_config(tmp_path, monkeypatch, shipped):
+    """prepare_chunk.sh puts this file in place of the tree's model file for a chunk call:
+    the U-Net exactly as kept (F16), the tree's encoder, the U-Net file's own config (a grown
+    network's), and a whole file with its own encoder left whole"""
+    text, meta = shipped
+    sd, _ = read_safetensors(SHIPPED_MODEL)
+    cfg = json.loads(meta["dir7.config"])
+    cfg["unet"]["num_res_blocks"] = 3      # a grown network's config, which must survive
+    unet = {k: (v.float() + 1).half() for k, v in sd.items() if k.startswith("unet.")}
+    src, out = tmp_path / "unet.safetensors", tmp_path / "whole.safetensors"
+    write_safetensors(str(src), unet, {**meta, "dir7.config": json.dumps(cfg)})
+    monkeypatch.setattr(carry, "SHIPPED", SHIPPED_MODEL)
+    carry.whole(argparse.Namespace(init=str(src), out=str(out)))
+    got, got_meta = read_safetensors(str(out))
+    assert set(got) == set(unet) | set(text)
+    assert all(torch.equal(got[k], v) for k, v in unet.items())
+    assert_text_is_shipped({k: got[k].float() for k in text}, text)
+    assert json.loads(got_meta["dir7.config"])["unet"]["num_res_blocks"] == 3
+    # a file with an encoder of its own keeps it
+    other = {**unet, **{k: (v.float() * 2).half() for k, v in text.items()}}
+    write_safetensors(str(src), other, meta)
+    carry.whole(argparse.Namespace(init=str(src), out=str(out)))
+    got, _ = read_safetensors(str(out))
+    assert all(torch.equal(got[k], v) for k, v in other.items())

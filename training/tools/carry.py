@@ -35,6 +35,8 @@ unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32; with an
   untrained image tower when none is carried), and
   runs/init.safetensors: --init as a whole model file, the shipped model's text
   encoder and config added where --init holds U-Net tensors only.
+whole, here: --init as such a whole F16 file at --out (prepare_chunk.sh puts it in
+  place of the tree's model file for a chunk call).
   --no-data: the last two only (a probe call that carries probe.npz instead of the
   data set: unpack-probe makes its stand-in data set, which holds real images in
   probe.npz's rows alone and says so in stand-in.json, so that nothing trains on
@@ -159,11 +161,29 @@ def unpack_clip_and_init(init):
     if other_text_encoder(sd, shipped):
         sys.exit(f"unpack: {init} has a text encoder other than {SHIPPED}'s; a run that goes on "
                  "with it needs it in the tree's model file for the call (tools/with_text_encoder.py)")
-    if not any(k.startswith("text.") for k in sd):
-        sd.update({k: v for k, v in shipped.items() if k.startswith("text.")})
-        meta = meta if "dir7.config" in meta else shipped_meta
+    sd, meta = with_tree_text(sd, meta, shipped, shipped_meta)
     write_safetensors("runs/init.safetensors", {k: v.half() for k, v in sd.items()}, meta)
     print(f"unpacked: {len(model)} CLIP tensors, init from {init} ({len(sd)} tensors)")
+
+
+def with_tree_text(sd, meta, shipped, shipped_meta):
+    """sd and meta as a whole model file: a U-Net kept alone gets the tree's text encoder,
+    and the tree's config where it carries none"""
+    if not any(k.startswith("text.") for k in sd):
+        sd = {**sd, **{k: v for k, v in shipped.items() if k.startswith("text.")}}
+        meta = meta if "dir7.config" in meta else shipped_meta
+    return sd, meta
+
+
+def whole(args):
+    """--init as a whole F16 model file at --out (prepare_chunk.sh puts it in place of the
+    tree's model file for a chunk call)"""
+    if not args.out:
+        sys.exit("whole: --out FILE is needed")
+    shipped, shipped_meta = read_safetensors(SHIPPED)
+    sd, meta = with_tree_text(*read_safetensors(args.init), shipped, shipped_meta)
+    write_safetensors(args.out, {k: v.half() for k, v in sd.items()}, meta)
+    print(f"whole: {args.init} -> {args.out} ({len(sd)} tensors, {os.path.getsize(args.out):,} bytes)")
 
 
 def gunzip(src, dst):
@@ -231,11 +251,13 @@ def check_training_set(folder):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("verb", choices=["pack", "unpack", "evalset", "unpack-eval", "unpack-probe"])
+    ap.add_argument("verb", choices=["pack", "unpack", "evalset", "unpack-eval", "unpack-probe", "whole"])
     ap.add_argument("--model", default=None, help="pack: carry this model file's U-Net as the next init")
     ap.add_argument("--dataset", default=None,
                     help="pack: the data set folder to carry (images.npy, meta.json; e.g. cache/dataset)")
-    ap.add_argument("--init", default=SHIPPED, help="unpack: the model file (or U-Net only file) to continue")
+    ap.add_argument("--init", default=SHIPPED,
+                    help="unpack, whole: the model file (or U-Net only file) to continue")
+    ap.add_argument("--out", default=None, help="whole: the whole model file to write")
     ap.add_argument("--no-data", action="store_true",
                     help="unpack: the CLIP and the init only, no data set (a probe call on probe.npz: "
                     "unpack-probe makes its data)")
@@ -247,7 +269,7 @@ def main():
                     "probe_fit --images N of a light probe call; default %(default)s)")
     args = ap.parse_args()
     {"pack": pack, "unpack": unpack, "evalset": evalset, "unpack-eval": unpack_eval,
-     "unpack-probe": unpack_probe}[args.verb](args)
+     "unpack-probe": unpack_probe, "whole": whole}[args.verb](args)
 
 
 if __name__ == "__main__":

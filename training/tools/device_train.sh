@@ -293,7 +293,8 @@ chunk)
   INIT=${INIT:-../data/models/dir7-default.safetensors}
   # one call that needs nothing from an earlier one (a lent machine can go back between
   # calls, or mid-call, and a run spread over calls went with it twice): gather the
-  # carried parts (the data set and $INIT's U-Net: tools/prepare_chunk.sh), train from
+  # carried parts (the data set: tools/prepare_chunk.sh, which puts an init other than the
+  # tree's file in the tree's place, or a U-Net's parts where carried), train from
   # $INIT in the foreground for the time the call has left (at most DENOISE_MIN minutes)
   # as the part SPAN (A,B) of one cosine, export to $OUT. The next chunk starts from
   # this one's export with a fresh Adam (train.py warms its lr up over 200 steps).

@@ -6,14 +6,14 @@
 # From the tree's own model file nothing but the data set is carried (the call starts from
 # ../data/models/dir7-default.safetensors), and the judges stay in the tree, so that a
 # `shiptest` can follow on the same machine without carrying them.
-# An init whose text encoder is not the tree's (a whole model file from
-# tools/with_text_encoder.py, or such a file kept in the history as .safetensors.xz)
-# goes whole in place of the tree's model file for the call instead (slim_tree.sh
+# Any other init (a U-Net kept in the history, an export, a file with a text encoder of
+# its own) goes whole, F16, in place of the tree's model file for the call (slim_tree.sh
 # MODEL=), and the call starts from that: INIT=../data/models/dir7-default.safetensors.
-# Stages ../.carry-init (the data set's images and the init's U-Net, xz, with manifests),
-# ../.carry/meta.json.gz and ../.carry-cc/compile-cache.bin.xz, and slims the tree with
-# the judges too (JUDGES=1 tools/slim_tree.sh out: a chunk call only trains), then
-# prints the call. Fails when the call would be over the 64 MiB it may carry.
+# Stages ../.carry-init (the data set's images, xz, with a manifest), ../.carry/meta.json.gz
+# and ../.carry-cc/compile-cache.bin.xz (the kept kernels for the init's ResBlocks a level),
+# and slims the tree with the judges too (JUDGES=1 tools/slim_tree.sh out: a chunk call
+# only trains), then prints the call. Fails when the call would be over the 64 MiB it may
+# carry.
 # Put the tree back after the device calls: bash training/tools/slim_tree.sh back
 set -eu
 cd "$(dirname "$0")/.."
@@ -34,66 +34,53 @@ fi
 # a chunk call carries neither: the evaluation set is a ship-test call's (tools.carry evalset
 # makes it again in seconds)
 rm -f ../.carry/images.npy.xz ../.carry/evalset.npz ../.carry/evalset-meta.json.gz ../.carry/probe.npz
-rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors
-# an init with a text encoder of its own (tools/with_text_encoder.py; a whole model file,
-# here or kept in the history as .xz) goes whole in place of the tree's model file for
-# the call (MODEL= tools/slim_tree.sh): the run reads the tree's text encoder
-swap=""
+rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors cache/chunk/*-whole.safetensors
+# Any init but the tree's own file goes whole, F16, in place of the tree's model file for
+# the call (MODEL= tools/slim_tree.sh), and the call starts from there: a U-Net kept alone
+# gets the tree's text encoder and config (tools.carry whole), an init with an encoder of
+# its own keeps it (the run reads the tree's). That costs the call the file's size less the
+# tree's file: nothing for p31's shape, 5.7 MB for three ResBlocks a level, where its U-Net
+# beside the tree's file cost 17 to 22 MB (xz) and put the grown one over (phase 39).
 tree_init=0
-own_text() {   # $1 holds text tensors other than the tree's model file's
-  python3 - "$1" <<'PY'
-import sys
-from dir7.export import read_safetensors
-from tools.carry import SHIPPED, other_text_encoder
-sys.exit(0 if other_text_encoder(read_safetensors(sys.argv[1])[0], read_safetensors(SHIPPED)[0]) else 1)
-PY
-}
+swap=""
 case "$SRC" in
-*:*.safetensors.xz)
-  name=$(basename "${SRC#*:}" .safetensors.xz)-text.safetensors
-  git show "$SRC" | xz -d > "cache/chunk/$name"
-  own_text "cache/chunk/$name" && swap=cache/chunk/$name ;;
-*) [ -f "$SRC" ] && own_text "$SRC" && swap=$SRC ;;
+*:*.xz) src=cache/chunk/$(basename "${SRC#*:}" .xz); git show "$SRC" | xz -d > "$src" ;;
+*:*) src=cache/chunk/$(basename "${SRC#*:}"); git show "$SRC" > "$src" ;;
+*) src=$SRC ;;
 esac
-if [ -n "$swap" ]; then
-  name=""
-  if [ -e ../.slim ] && ! cmp -s "$swap" ../data/models/dir7-default.safetensors; then
-    echo "prepare_chunk: the tree is slim with another model file: run slim_tree.sh back, then again"; exit 1
-  fi
-  [ -e ../.slim ] || MODEL=$swap JUDGES=1 bash tools/slim_tree.sh out
+[ -f "$src" ] || { echo "prepare_chunk: $src is not a file"; exit 1; }
+tree_model=../data/models/dir7-default.safetensors
+[ -e ../.slim/data/models/dir7-default.safetensors ] && tree_model=../.slim/data/models/dir7-default.safetensors
+if cmp -s "$src" "$tree_model"; then
+  tree_init=1   # the call starts from the tree's own file: nothing but the data set carried
 else
-  case "$SRC" in
-  *:*)
-    rm -f cache/chunk/*-text.safetensors
-    name=$(basename "${SRC#*:}")
-    git show "$SRC" > "cache/chunk/$name" ;;
-  *)
-    if cmp -s "$SRC" ../data/models/dir7-default.safetensors; then
-      tree_init=1; name=""   # the call starts from the tree's own file: no U-Net to carry
-    else
-      # the U-Net tensors alone (unpack adds the tree's text encoder), named after the file
-      name=$(basename "$SRC" .safetensors)-unet.safetensors.xz
-      python3 - "$SRC" "cache/chunk/${name%.xz}" <<'PY'
-import sys
-from dir7.export import read_safetensors, write_safetensors
-sd, meta = read_safetensors(sys.argv[1])
-write_safetensors(sys.argv[2], {k: v.half() for k, v in sd.items() if k.startswith("unet.")}, meta)
-PY
-      xz -9e -T2 "cache/chunk/${name%.xz}"
-    fi ;;
-  esac
+  swap=cache/chunk/$(basename "$src" .safetensors)-whole.safetensors
+  [ -e ../.slim ] && { echo "prepare_chunk: the tree is slim: run slim_tree.sh back, then again"; exit 1; }
+  python3 -m tools.carry whole --init "$src" --out "$swap"
+  MODEL=$swap JUDGES=1 bash tools/slim_tree.sh out
 fi
+# torch.compile's kernels for the init's network (ResBlocks a level), kept in the history
+res=$(python3 -c "import sys; from dir7.export import read_safetensors; from dir7.config import Dir7Config
+print(Dir7Config.from_json(read_safetensors(sys.argv[1])[1]['dir7.config']).unet.num_res_blocks)" "${swap:-$tree_model}")
+case $res in
+2) cache=cb03445:training/checkpoints/compile-cache-grown.bin.xz ;;
+3) cache=6ee3def:training/checkpoints/compile-cache-r3.bin.xz ;;
+*) cache="" ;;
+esac
 mkdir -p ../.carry-cc
-[ -e ../.carry-cc/compile-cache.bin.xz ] ||
-  git show cb03445:training/checkpoints/compile-cache-grown.bin.xz > ../.carry-cc/compile-cache.bin.xz
+# (kernels put there by hand, without the note of where they came from, stay)
+if [ -n "$cache" ] && { [ ! -e ../.carry-cc/compile-cache.bin.xz ] ||
+     { [ -e ../.carry-cc/from ] && [ "$(cat ../.carry-cc/from)" != "$cache" ]; }; }; then
+  git show "$cache" > ../.carry-cc/compile-cache.bin.xz && echo "$cache" > ../.carry-cc/from
+fi
+[ -e ../.carry-cc/compile-cache.bin.xz ] || echo "prepare_chunk: no kept kernels for $res ResBlocks a level: the call compiles cold (about 250 s)"
 [ -e ../.slim ] || JUDGES=$((1 - tree_init)) bash tools/slim_tree.sh out
 [ $tree_init = 0 ] && [ -e judges ] && { echo "prepare_chunk: the tree is slim without the judges moved: run slim_tree.sh back, then again"; exit 1; }
 tree=$(cd .. && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
   [ -e "$f" ] && printf '%s\0' "$f"; done | du -cb --files0-from=- | tail -n 1 | cut -f 1)
 rm -rf ../.carry-init cache/chunk/call
-python3 -m tools.carry_parts stage cache/chunk/images.npy.xz ${name:+"cache/chunk/$name"} --room $LIMIT --out cache/chunk/call
-init=runs/${name%.xz}
-{ [ -n "$swap" ] || [ $tree_init = 1 ]; } && init=../data/models/dir7-default.safetensors
+python3 -m tools.carry_parts stage cache/chunk/images.npy.xz --room $LIMIT --out cache/chunk/call
+init=../data/models/dir7-default.safetensors
 cp -r cache/chunk/call/1 ../.carry-init
 carried=$(du -cb ../.carry-init ../.carry ../.carry-cc | tail -n 1 | cut -f 1)
 echo "tree $tree + carried $carried = $((tree + carried)) bytes of $LIMIT (margin $MARGIN)"
@@ -101,7 +88,7 @@ echo "tree $tree + carried $carried = $((tree + carried)) bytes of $LIMIT (margi
 cat <<PLAN
 the call: carry [".carry-init", ".carry", ".carry-cc"], timeout_s 600:
   cd training && INIT=$init SPAN=A,B DENOISE_MIN=8 BATCH=512 MIN_SNR=5 EMOJI_WEIGHT=2 \\
-    B_ARGS="--prediction v --lr 5e-4 --compile --text-cache-gb 24 --res-blocks 2 --stamp-weight 0" bash tools/device_train.sh chunk
+    B_ARGS="--prediction v --lr 5e-4 --compile --text-cache-gb 24 --res-blocks $res --stamp-weight 0" bash tools/device_train.sh chunk
 (--stamp-weight 0: Tux Paint's stamps left out; the model card, phase 37, says why)
 its export comes back in parts (dir7-chunk.safetensors.part*): cat them into one file, the
 next chunk's FILE. After the last device call: bash training/tools/slim_tree.sh back
