@@ -53,6 +53,8 @@ tree_model=../data/models/dir7-default.safetensors
 [ -e ../.slim/data/models/dir7-default.safetensors ] && tree_model=../.slim/data/models/dir7-default.safetensors
 if cmp -s "$src" "$tree_model"; then
   tree_init=1   # the call starts from the tree's own file: nothing but the data set carried
+  [ "$tree_model" = ../data/models/dir7-default.safetensors ] ||
+    { echo "prepare_chunk: the tree holds another model file: run slim_tree.sh back, then again"; exit 1; }
 else
   swap=cache/chunk/$(basename "$src" .safetensors)-whole.safetensors
   [ -e ../.slim ] && { echo "prepare_chunk: the tree is slim: run slim_tree.sh back, then again"; exit 1; }
@@ -67,13 +69,13 @@ case $res in
 3) cache=6ee3def:training/checkpoints/compile-cache-r3.bin.xz ;;
 *) cache="" ;;
 esac
+# KERNELS=FILE: other kernels (a chunk's compile-cache.bin.xz parts, joined) instead
 mkdir -p ../.carry-cc
-# (kernels put there by hand, without the note of where they came from, stay)
-if [ -n "$cache" ] && { [ ! -e ../.carry-cc/compile-cache.bin.xz ] ||
-     { [ -e ../.carry-cc/from ] && [ "$(cat ../.carry-cc/from)" != "$cache" ]; }; }; then
-  git show "$cache" > ../.carry-cc/compile-cache.bin.xz && echo "$cache" > ../.carry-cc/from
+rm -f ../.carry-cc/compile-cache.bin.xz
+if [ -n "${KERNELS:-}" ]; then cp "$KERNELS" ../.carry-cc/compile-cache.bin.xz
+elif [ -n "$cache" ]; then git show "$cache" > ../.carry-cc/compile-cache.bin.xz
+else echo "prepare_chunk: no kept kernels for $res ResBlocks a level: the call compiles cold (about 250 s)"
 fi
-[ -e ../.carry-cc/compile-cache.bin.xz ] || echo "prepare_chunk: no kept kernels for $res ResBlocks a level: the call compiles cold (about 250 s)"
 [ -e ../.slim ] || JUDGES=$((1 - tree_init)) bash tools/slim_tree.sh out
 [ $tree_init = 0 ] && [ -e judges ] && { echo "prepare_chunk: the tree is slim without the judges moved: run slim_tree.sh back, then again"; exit 1; }
 tree=$(cd .. && git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
