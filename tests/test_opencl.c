@@ -568,6 +568,20 @@ main (int argc, char **argv)
   g_free (path);
   test_generate (m, "state mode, I8 weights", FALSE);
   dir7_model_free (m);
+
+  /* three ResBlocks a level (phase 39's grown network, as it would ship: I8):
+   * the device's U-Net walks the same skips as the CPU's */
+  path = g_build_filename (argv[1], "tiny-state-r3-i8.safetensors", NULL);
+  m = dir7_model_load (path, &err);
+  g_assert_no_error (err);
+  g_free (path);
+  expect (m->config.unet.num_res_blocks == 3, "tiny-state-r3-i8: three ResBlocks a level", NULL);
+  cl = d7cl_new ("opencl", m->config.head_size, &err);
+  g_assert_no_error (err);
+  test_unet (cl, m, "tiny state mode, three ResBlocks a level", 5e-4);
+  d7cl_free (cl);
+  test_generate (m, "state mode, three ResBlocks a level, I8 weights", FALSE);
+  dir7_model_free (m);
   g_rand_free (rng);
   printf ("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
