@@ -35,12 +35,12 @@ unpack: cache/dataset/images.npy and meta.json, runs/b/clip.pt (float32; with an
   untrained image tower when none is carried), and
   runs/init.safetensors: --init as a whole model file, the shipped model's text
   encoder and config added where --init holds U-Net tensors only.
-whole, here: --init as such a whole F16 file at --out (prepare_chunk.sh puts it in
-  place of the tree's model file for a chunk call).
   --no-data: the last two only (a probe call that carries probe.npz instead of the
   data set: unpack-probe makes its stand-in data set, which holds real images in
   probe.npz's rows alone and says so in stand-in.json, so that nothing trains on
   or draws against its blank rows: dir7.dataset.require_filled).
+whole, here: --init as such a whole F16 file at --out (prepare_chunk.sh puts it in
+  place of the tree's model file for a chunk call).
 """
 import argparse
 import gzip
