@@ -496,6 +496,18 @@ test_fallbacks (Dir7Model *m)
   g_free (cpu);
 }
 
+/* one of the golden test models in dir, or the test stops */
+static Dir7Model *
+load_golden (const char *dir, const char *name)
+{
+  GError *err = NULL;
+  char *path = g_build_filename (dir, name, NULL);
+  Dir7Model *m = dir7_model_load (path, &err);
+  g_assert_no_error (err);
+  g_free (path);
+  return m;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -513,10 +525,7 @@ main (int argc, char **argv)
   for (char **d = devs; *d; d++)
     printf ("device %s\n", *d);
   g_strfreev (devs);
-  char *path = g_build_filename (argv[1], "tiny-state.safetensors", NULL);
-  Dir7Model *m = dir7_model_load (path, &err);
-  g_assert_no_error (err);
-  g_free (path);
+  Dir7Model *m = load_golden (argv[1], "tiny-state.safetensors");
   D7Cl *cl = d7cl_new ("opencl", m->config.head_size, &err);
   if (!cl) {
     printf ("FAIL opening the device: %s\n", err->message);
@@ -548,10 +557,7 @@ main (int argc, char **argv)
   test_fallbacks (m);
   dir7_model_free (m);
 
-  path = g_build_filename (argv[1], "tiny-paper.safetensors", NULL);
-  m = dir7_model_load (path, &err);
-  g_assert_no_error (err);
-  g_free (path);
+  m = load_golden (argv[1], "tiny-paper.safetensors");
   cl = d7cl_new ("opencl", m->config.head_size, &err);
   g_assert_no_error (err);
   test_layers (cl, m);
@@ -562,19 +568,13 @@ main (int argc, char **argv)
 
   /* I8 weights with per-row scales: dequantised on loading, so the device runs
    * what the CPU runs (fp32 storage: int8 * scale is not exact in fp16) */
-  path = g_build_filename (argv[1], "tiny-state-i8.safetensors", NULL);
-  m = dir7_model_load (path, &err);
-  g_assert_no_error (err);
-  g_free (path);
+  m = load_golden (argv[1], "tiny-state-i8.safetensors");
   test_generate (m, "state mode, I8 weights", FALSE);
   dir7_model_free (m);
 
   /* three ResBlocks a level (phase 39's grown network, as it would ship: I8):
    * the device's U-Net walks the same skips as the CPU's */
-  path = g_build_filename (argv[1], "tiny-state-r3-i8.safetensors", NULL);
-  m = dir7_model_load (path, &err);
-  g_assert_no_error (err);
-  g_free (path);
+  m = load_golden (argv[1], "tiny-state-r3-i8.safetensors");
   expect (m->config.unet.num_res_blocks == 3, "tiny-state-r3-i8: three ResBlocks a level", NULL);
   cl = d7cl_new ("opencl", m->config.head_size, &err);
   g_assert_no_error (err);
