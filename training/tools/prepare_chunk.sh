@@ -34,7 +34,8 @@ fi
 # a chunk call carries neither: the evaluation set is a ship-test call's (tools.carry evalset
 # makes it again in seconds)
 rm -f ../.carry/images.npy.xz ../.carry/evalset.npz ../.carry/evalset-meta.json.gz ../.carry/probe.npz
-rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors cache/chunk/*-whole.safetensors
+rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors cache/chunk/*-whole.safetensors \
+  cache/chunk/rev-*.safetensors
 # Any init but the tree's own file goes whole, F16, in place of the tree's model file for
 # the call (MODEL= tools/slim_tree.sh), and the call starts from there: a U-Net kept alone
 # gets the tree's text encoder and config (tools.carry whole), an init with an encoder of
@@ -44,8 +45,8 @@ rm -f cache/chunk/*-unet.safetensors.xz cache/chunk/*-text.safetensors cache/chu
 tree_init=0
 swap=""
 case "$SRC" in
-*:*.xz) src=cache/chunk/$(basename "${SRC#*:}" .xz); git show "$SRC" | xz -d > "$src" ;;
-*:*) src=cache/chunk/$(basename "${SRC#*:}"); git show "$SRC" > "$src" ;;
+*:*.xz) src=cache/chunk/rev-$(basename "${SRC#*:}" .xz); git show "$SRC" | xz -d > "$src" ;;
+*:*) src=cache/chunk/rev-$(basename "${SRC#*:}"); git show "$SRC" > "$src" ;;
 *) src=$SRC ;;
 esac
 [ -f "$src" ] || { echo "prepare_chunk: $src is not a file"; exit 1; }
