@@ -5,6 +5,9 @@ model file. One GPU, or several through torchrun (DDP).
     python3 train.py clip     --data cache/dataset --run runs/a --minutes 8
     python3 train.py denoiser --data cache/dataset --run runs/a --minutes 9 [--cross-mode paper]
     python3 train.py export   --run runs/a --out ../data/models/dir7-default.safetensors
+    torchrun --standalone --nproc_per_node 8 -- train.py denoiser ...   # --batch per GPU
+
+("--": without it torchrun takes --run for an abbreviation of its own --run-path.)
 
 Each call trains for at most --minutes and leaves a checkpoint in --run, so a
 run continues across calls (the device machine's command limit). `export` writes
@@ -32,18 +35,10 @@ from dir7.dataset import TrainSet                          # noqa: E402
 from dir7.diffusion import PREDICTIONS, TimestepNorm, alphas_cumprod, min_snr_weight, training_target  # noqa: E402
 from dir7.export import load_model, save_model             # noqa: E402
 from dir7.grow import grow_unet                            # noqa: E402
+from dir7.ranks import RunClock, check_ranks_agree, setup  # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 from dir7.text_cache import TextFeatureCache, text_features  # noqa: E402
 from dir7.unet import Dir7Model                            # noqa: E402
-
-
-def setup():
-    if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
-        dist.init_process_group("nccl")
-        rank = dist.get_rank()
-        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
-        return rank, dist.get_world_size()
-    return 0, 1
 
 
 def log(rank, *a):
@@ -83,6 +78,12 @@ def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0, stamp_weig
     return ds, torch.utils.data.DataLoader(ds, batch_size=batch, sampler=sampler, shuffle=sampler is None,
                                            num_workers=args_workers(), drop_last=True,
                                            persistent_workers=args_workers() > 0)
+
+
+def set_epoch(dl, epoch):
+    """A DistributedSampler shuffles by its epoch: without this each epoch repeats the first's order."""
+    if hasattr(dl.sampler, "set_epoch"):
+        dl.sampler.set_epoch(epoch)
 
 
 def args_workers():
@@ -153,7 +154,7 @@ def ema_decay(step, ema, warm_from):
     return ema if warm_from is not None else min(ema, (1 + step) / (10 + step))
 
 
-def train_clip(args, rank, world, dev):
+def train_clip(args, rank, world, control, dev):
     cfg = config_for(args)
     path = os.path.join(args.run, "clip.pt")
     model = Clip(cfg).to(dev)
@@ -174,12 +175,15 @@ def train_clip(args, rank, world, dev):
         warm_from = step
     ddp = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     ds, dl = loader(args.data, args.batch, rank, world, step)
-    t0 = t_snap = time.time()
-    while time.time() - t0 < args.minutes * 60:
+    clock, elapsed, epoch = RunClock(world, control), 0.0, 0
+    t_snap = time.time()
+    while elapsed < args.minutes * 60:
+        set_epoch(dl, epoch)
+        epoch += 1
         for x, caps in dl:
             warm = warm_factor(step, warm_from)
             if args.anneal or warm < 1:
-                anneal_lr(opt, base_lr, (time.time() - t0) / (args.minutes * 60) if args.anneal else 0, warm)
+                anneal_lr(opt, base_lr, elapsed / (args.minutes * 60) if args.anneal else 0, warm)
             ids, mask = batch_tokens(caps, cfg.text.max_len, dev)
             with torch.autocast(dev.type, torch.bfloat16):
                 loss = ddp(x.to(dev), ids, mask)
@@ -188,9 +192,10 @@ def train_clip(args, rank, world, dev):
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
             opt.step()
             step += 1
+            elapsed = clock.elapsed()
             if step % 50 == 0:
-                log(rank, f"clip step {step} loss {loss.item():.3f} {time.time() - t0:.0f}s")
-            if time.time() - t0 > args.minutes * 60:
+                log(rank, f"clip step {step} loss {loss.item():.3f} {elapsed:.0f}s")
+            if elapsed > args.minutes * 60:
                 break
             if rank == 0 and args.save_minutes and time.time() - t_snap > args.save_minutes * 60:
                 t_snap = time.time()   # weights only: to measure retrieval along the run
@@ -199,6 +204,7 @@ def train_clip(args, rank, world, dev):
     if rank == 0:
         save_ckpt(path, model=model.state_dict(), opt=opt.state_dict(), step=step, config=cfg.to_json())
     log(rank, f"clip: {step} steps, checkpoint {path}")
+    check_ranks_agree(model, world, control)
 
 
 def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None, text_cache=None):
@@ -246,7 +252,7 @@ def ema_update(ema, unet, decay):
     torch._foreach_lerp_(list(ema.parameters()), list(unet.parameters()), 1 - decay)
 
 
-def train_denoiser(args, rank, world, dev):
+def train_denoiser(args, rank, world, control, dev):
     cfg = config_for(args)
     path = os.path.join(args.run, f"denoiser-{args.cross_mode}.pt")
     clip = torch.load(os.path.join(args.run, "clip.pt"), map_location=dev)
@@ -292,22 +298,27 @@ def train_denoiser(args, rank, world, dev):
         save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
                   config=cfg.to_json(), **({"tnorm": tnorm.state_dict()} if tnorm else {}))
 
-    t0 = t_saved = time.time()
+    # elapsed: the ranks' shared clock (dir7/ranks.py), read once a step
+    clock, elapsed, epoch = RunClock(world, control), 0.0, 0
+    t_saved = time.time()
     t_first = None   # when this run's first step ended (the anneal's clock starts there)
-    while time.time() - t0 < args.minutes * 60:
+    while elapsed < args.minutes * 60:
+        set_epoch(dl, epoch)
+        epoch += 1
         for x, caps in dl:
             warm = warm_factor(step, warm_from)
             if args.anneal or warm < 1:
-                frac = span_fraction(anneal_fraction(time.time(), t0, t_first, args.minutes, step, args.max_steps),
+                frac = span_fraction(anneal_fraction(elapsed, 0, t_first, args.minutes, step, args.max_steps),
                                      args.anneal_span) if args.anneal else 0
                 anneal_lr(opt, base_lr, frac, warm)
             x = x.to(dev, non_blocking=True)
             loss = denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm, text_cache)
             denoiser_update(model.unet, opt, ema, loss, ema_decay(step, args.ema, warm_from))
             step += 1
+            elapsed = clock.elapsed()
             if t_first is None:
-                t_first = time.time()
-                log(rank, f"denoiser: first step done at {t_first - t0:.0f}s")
+                t_first = elapsed
+                log(rank, f"denoiser: first step done at {t_first:.0f}s")
                 # the first step compiled forward and backward
                 if args.compile and rank == 0 and compile_cache.worth_saving(loaded):
                     saved = compile_cache.save(args.compile_cache)
@@ -316,9 +327,9 @@ def train_denoiser(args, rank, world, dev):
             if step % 100 == 0:
                 cached = f" text cache {len(text_cache)} captions held, {text_cache.encoded} encoded" \
                     if text_cache is not None and step % 1000 == 0 else ""
-                log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s"
+                log(rank, f"denoiser[{args.cross_mode}] step {step} loss {loss.item():.4f} {elapsed:.0f}s"
                     + cached)
-            if time.time() - t0 > args.minutes * 60 or step >= args.max_steps:
+            if elapsed > args.minutes * 60 or step >= args.max_steps:
                 break
             # a lent machine can go away mid-run: keep a recent checkpoint on disk
             if rank == 0 and (step % 2000 == 0 or
@@ -330,6 +341,7 @@ def train_denoiser(args, rank, world, dev):
     if rank == 0:
         checkpoint(step)
     log(rank, f"denoiser: {step} steps, checkpoint {path}")
+    check_ranks_agree(model.unet, world, control)
 
 
 def export(args):
@@ -431,11 +443,11 @@ def main():
     rwkv7.WKV_IMPL = "batched"
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
-    rank, world = setup()
+    rank, world, control = setup()
     dev = (torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if torch.cuda.is_available()
            else torch.device("cpu"))
     torch.manual_seed(1234 + rank)
-    {"clip": train_clip, "denoiser": train_denoiser}[args.stage](args, rank, world, dev)
+    {"clip": train_clip, "denoiser": train_denoiser}[args.stage](args, rank, world, control, dev)
     if world > 1:
         dist.destroy_process_group()
 

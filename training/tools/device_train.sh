@@ -60,6 +60,16 @@ CLIP_MIN=${CLIP_MIN:-3}
 DENOISE_MIN=${DENOISE_MIN:-12}
 BATCH=${BATCH:-256}
 export PYTHONUNBUFFERED=1
+# train.py's denoiser runs (chunk, bg, continue) go through torchrun over every GPU the
+# machine has when it has several (a multi-GPU kind; GPUS=N for N of them, GPUS=1 for one
+# plain process). --batch is each GPU's, so a step draws BATCH x GPUs images; the ranks share
+# one clock (dir7/ranks.py). "--": torchrun would take train.py's --run for its --run-path.
+GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')}
+if [ "${GPUS:-0}" -gt 1 ]; then
+  TRAIN_DENOISER="torchrun --standalone --nproc_per_node $GPUS -- train.py denoiser"
+else
+  TRAIN_DENOISER="python3 train.py denoiser"
+fi
 
 # a CLIP checkpoint $1 -> its weights alone, in float16, at $2 (to bring back)
 half_clip() {
@@ -217,7 +227,7 @@ bg_run() {
   local r=$1; shift
   echo "$*" > runs/$r.args   # snap reads --probe N from here
   carried_compile_cache $r
-  setsid nohup bash -c "python3 train.py denoiser --run runs/$r --cross-mode state --minutes $DENOISE_MIN \
+  setsid nohup bash -c "$TRAIN_DENOISER --run runs/$r --cross-mode state --minutes $DENOISE_MIN \
     --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
     --compile-cache runs/$r/compile-cache.bin \
     --min-snr ${MIN_SNR:-0} --emoji-weight ${EMOJI_WEIGHT:-1} $* > runs/$r.log 2>&1; touch runs/$r.done" \
@@ -277,7 +287,7 @@ continue)
   rm -f runs/b/denoiser-state.pt   # a warm machine keeps runs/: INIT, not the last checkpoint, is the start
   unpack_or_stop
   echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT"
-  python3 train.py denoiser --run runs/b --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 --batch "$BATCH" \
+  $TRAIN_DENOISER --run runs/b --cross-mode state --minutes "$DENOISE_MIN" --lr 1e-4 --batch "$BATCH" \
     --init-model runs/init.safetensors > runs/b.log 2>&1
   tail -n 3 runs/b.log
   echo "training done at $(( $(date +%s) - T0 )) s"
@@ -310,8 +320,8 @@ chunk)
   minutes=$(python3 -c "print(round(min($DENOISE_MIN, $left / 60), 2))")
   # a set-up that ate the call would train nothing and export the init as if trained
   [ "$left" -ge 60 ] || { echo "device_train.sh: set-up took $(( $(date +%s) - T0 )) s; no time left to train" >&2; exit 1; }
-  echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT; training $minutes min, span ${SPAN:-0,1}"
-  python3 train.py denoiser --run runs/b --cross-mode state --minutes "$minutes" --lr 1e-4 --batch "$BATCH" \
+  echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT; training $minutes min, span ${SPAN:-0,1}; ${TRAIN_DENOISER% denoiser}"
+  $TRAIN_DENOISER --run runs/b --cross-mode state --minutes "$minutes" --lr 1e-4 --batch "$BATCH" \
     --anneal --anneal-span "${SPAN:-0,1}" --init-model runs/init.safetensors --compile-cache runs/b/compile-cache.bin \
     --min-snr "${MIN_SNR:-0}" --emoji-weight "${EMOJI_WEIGHT:-1}" ${B_ARGS:-} > runs/b.log 2>&1
   grep -E "steps|initialised|first step|compile cache|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
