@@ -1,7 +1,7 @@
 """torch.compile's kernels carried from one lent machine to the next.
 
 Compiling the U-Net's training step takes minutes on a cold machine (10 of a
-22-minute run on the H200, model card phase 19) and about 35 s once Inductor's
+22-minute run on the H200, training log, phase 19) and about 35 s once Inductor's
 cache holds it. Inductor's portable cache (torch.compiler.save_cache_artifacts)
 puts every kernel and graph that this process compiled into one blob: train.py
 writes it after the first step and loads it, when the file exists, before the

@@ -51,7 +51,7 @@ def source_weights(meta, emoji_weight=1.0, stamp_weight=None):
     Emoji (and Tux Paint's stamps, unless stamp_weight says otherwise) weigh emoji_weight:
     the cleanest images, captioned in many languages (clip art: English titles, often
     file-like, weighs 1). stamp_weight 0 leaves the stamps out: every run that drew them
-    lost on the ship test (model card, phases 34 and 37)."""
+    lost on the ship test (training log, phases 34 and 37)."""
     by_source = {"emoji": emoji_weight, "tuxpaint": emoji_weight if stamp_weight is None else stamp_weight}
     w = [by_source.get(m["source"], 1.0) for m in meta]
     if all(x == 1.0 for x in w):
@@ -219,7 +219,7 @@ def denoiser_loss(model, unet, x, caps, ab, gen, args, tnorm=None, text_cache=No
         text, mask = text_cache(caps)
     else:
         # compiled, every batch gets the one longest shape: with a dynamic caption length the
-        # H200 spent 10 of a 22-minute run compiling (model card, phase 19)
+        # H200 spent 10 of a 22-minute run compiling (training log, phase 19)
         ids, mask = batch_tokens(caps, cfg.text.max_len, dev, fixed=args.compile)
         text = text_features(model, ids, mask)
     t = torch.randint(args.t_min, cfg.diffusion.timesteps, (x.shape[0],), device=dev, generator=gen)

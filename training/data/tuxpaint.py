@@ -1,6 +1,6 @@
 """Tux Paint's stamps (tuxpaint-stamps-default) as training images: about 950 drawn
 animals, foods, plants, vehicles and household objects, the kinds of prompt the
-emoji and clip art leave as shapes (model card, phase 33), each described in
+emoji and clip art leave as shapes (training log, phase 33), each described in
 English and translated into most of the data set's languages.
 
 A stamp is NAME.png or NAME.svg beside NAME.txt: the first line is the English

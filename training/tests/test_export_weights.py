@@ -1,5 +1,5 @@
 """train.py export --weights: the EMA's weights by default (what ships), the optimiser's own
-with raw (to see what a short call fitted apart from the EMA's lag; model card, phase 36)."""
+with raw (to see what a short call fitted apart from the EMA's lag; training log, phase 36)."""
 import argparse
 import os
 import sys

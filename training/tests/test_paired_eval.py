@@ -1,5 +1,5 @@
 """tools/paired_eval.py: its prompts, its draw-averaged scores and ranks, and the
-noise it gives the two models (model card, phase 20)."""
+noise it gives the two models (training log, phase 20)."""
 import json
 import os
 import sys

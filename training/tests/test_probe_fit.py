@@ -1,4 +1,4 @@
-"""The pieces of the fitting probes (docs/model-card.md, phase 15): tools/probe_fit.py's
+"""The pieces of the fitting probes (docs/training-log.md, phase 15): tools/probe_fit.py's
 scores, evaluate.py's training-split prompts, and train.py's probe loader."""
 import json
 import os

@@ -1,4 +1,4 @@
-"""A continuation's start (docs/model-card.md, phase 16): a fresh Adam moves every weight
+"""A continuation's start (docs/training-log.md, phase 16): a fresh Adam moves every weight
 by about lr at its first step, so train.py warms the lr up and keeps the EMA at its full
 decay when it continues a model file."""
 import argparse

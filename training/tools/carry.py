@@ -64,7 +64,7 @@ from tools.carry_parts import RUNS as GATHER_DIR  # noqa: E402
 CARRY = "../.carry"
 GATHERED = os.path.join(GATHER_DIR, "images.npy")   # carry_parts gather's join of images.npy.xz's parts
 SHIPPED = "../data/models/dir7-default.safetensors"
-PROBE = 128   # evalset's probe images: tools/probe_fit.py --images 128 (model card, phase 32)
+PROBE = 128   # evalset's probe images: tools/probe_fit.py --images 128 (training log, phase 32)
 JUDGE = "judges/clip-image.pt"   # the committed image tower for SHIPPED's text encoder
 
 

@@ -8,7 +8,7 @@ judge, prompts, seeds and machine (a GPU's and a CPU's samples differ).
 
 --by-source: the same comparison again within each group of prompts by the sources
 whose held-out images carry that English name (emoji, openclipart, or both): whether
-a change is the emoji's or the clip art's (model card, phases 34 and 37).
+a change is the emoji's or the clip art's (training log, phases 34 and 37).
 
 Per set: the mean CLIP score difference (B - A) with a paired bootstrap 95%
 interval; for top-1 and top-5, the prompts that only B hits and only A hits,

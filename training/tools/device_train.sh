@@ -121,7 +121,7 @@ export_run() {
   fi
 }
 
-# the ship test (model card, phase 20): runs/dir7-$1.safetensors against the working tree's
+# the ship test (training log, phase 20): runs/dir7-$1.safetensors against the working tree's
 # model file (the shipped one, unless copied over for the call) by tools/paired_eval.py,
 # 379 English prompts x PAIRED_DRAWS noise draws (default 8; 0: skip), both committed judges,
 # about 85 s on an H200; PAIRED_ARGS: more paired_eval arguments (a dry run: --limit 4 --steps 2);
@@ -155,7 +155,7 @@ onedraw_run() {
       (cd runs && tar cf "$OUT/onedraw.tar" onedraw)
     done
   done
-  # the seen-concept measure that the judges do not saturate (model card, phase 32): the
+  # the seen-concept measure that the judges do not saturate (training log, phase 32): the
   # 128 training emoji drawn from their names, nearest real image by the measuring judge
   [ -e ../.carry/probe.npz ] || return 0
   python3 -m tools.carry unpack-probe --dest runs/probe-data || return 1
@@ -328,7 +328,7 @@ chunk)
   tail -n 3 runs/b.log
   echo "training done at $(( $(date +%s) - T0 )) s"
   export_run b "${B_NAME:-chunk}" || { tail -n 20 runs/b.log; exit 1; }
-  # CHUNK_RAW=1: the raw weights too (model card, phase 36: after a 450-step call the EMA
+  # CHUNK_RAW=1: the raw weights too (training log, phase 36: after a 450-step call the EMA
   # still held 64% of its start and hid most of what the optimiser fitted)
   if [ -n "${CHUNK_RAW:-}" ]; then export_run b "${B_NAME:-chunk}-raw" raw || exit 1; fi
   # a graph the carried cache lacked (a grown network) compiles cold, about 225 s (phase 23):
@@ -506,7 +506,7 @@ probe)
     export_run $r $name || { tail -n 20 runs/$r.log; exit 1; }
     fit_probe $name $n $data $noinit
     # PROBE_RAW=1: the optimiser's own weights scored too (not brought back), to measure
-    # what the EMA's lag in a short call hides (model card, phase 36)
+    # what the EMA's lag in a short call hides (training log, phase 36)
     if [ -n "${PROBE_RAW:-}" ]; then
       python3 train.py export --run runs/$r --cross-mode state --weights raw --out runs/dir7-$name-raw.safetensors &&
         fit_probe $name-raw $n $data noinit

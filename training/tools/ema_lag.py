@@ -4,7 +4,7 @@ A run that continues a model file (train.py --init-model) starts its EMA at that
 file's weights at full decay, and `train.py export` writes the EMA. Taking the
 learning rate summed over the steps as the run's progress (train.py's own warm-up
 and cosine, --anneal-span A,B), the EMA sits at a weighted mean of that progress;
-this prints the share of the run's progress it holds (model card, phase 36). On
+this prints the share of the run's progress it holds (training log, phase 36). On
 phase 36's 450-step probe it gives 0.22; measured there, the EMA's MSE drop was 0.27
 of the raw weights'.
 

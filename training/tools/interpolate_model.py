@@ -2,7 +2,7 @@
 encoder: U-Net weights a + t (b - a), everything else a's, each tensor stored in a's
 dtype. t = 0.63 puts the end of a continued run where its EMA at 0.999 would have left
 it (tools/ema_lag.py): whether a candidate lost on the ship test by the direction it
-moved or by how far (model card, phase 37).
+moved or by how far (training log, phase 37).
 
     cd training && python3 -m tools.interpolate_model A.safetensors B.safetensors T OUT.safetensors
 """

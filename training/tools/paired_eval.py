@@ -7,7 +7,7 @@ run with the same noise, scored by every judge given.
         --clip judges/clip-image.pt judges/measuring-clip.pt --draws 4 --out runs/paired
 
 evaluate.py's English set (100 prompts, one draw) can call a mean CLIP score
-gain only from about 1.1 points up (model card, phase 17). Here a prompt's
+gain only from about 1.1 points up (training log, phase 17). Here a prompt's
 score is its mean over the draws, and its rank is its own prompt's place among
 all the prompts by the draw-averaged similarity. After each draw (both models)
 it writes, per judge J, OUT/per-prompt-{a,b}-J.jsonl (set "english_all", the
@@ -16,7 +16,7 @@ still leaves a paired result over the draws done; --minutes stops it from
 starting another draw after that long. --b-steps and --b-guidance give b its own
 sampler settings, so a and b may be one model file under two settings;
 --b-noisy-guidance G --noisy-from T gives b guidance G at the steps with t >= T
-only (the noisy end, where the object is decided: model card, phase 9).
+only (the noisy end, where the object is decided: training log, phase 9).
 """
 import argparse
 import json

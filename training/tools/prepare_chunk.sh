@@ -92,7 +92,7 @@ cat <<PLAN
 the call: carry [".carry-init", ".carry", ".carry-cc"], timeout_s 600:
   cd training && INIT=$init SPAN=A,B DENOISE_MIN=8 BATCH=512 MIN_SNR=5 EMOJI_WEIGHT=2 \\
     B_ARGS="--prediction v --lr 5e-4 --compile --text-cache-gb 24 --res-blocks $res --stamp-weight 0" bash tools/device_train.sh chunk
-(--stamp-weight 0: Tux Paint's stamps left out; the model card, phase 37, says why)
+(--stamp-weight 0: Tux Paint's stamps left out; the training log, phase 37, says why)
 its export comes back in parts (dir7-chunk.safetensors.part*): cat them into one file, the
 next chunk's FILE. After the last device call: bash training/tools/slim_tree.sh back
 PLAN

@@ -1,6 +1,6 @@
 """A model file with its large weights stored as I8 with a scale per row (about half the
 F16 file's size; docs/model-contract.md, section 8), the rest as in the input. The 25 MB
-limit on the shipped file then holds about twice the weights (the model card, phase 35).
+limit on the shipped file then holds about twice the weights (the training log, phase 35).
 
     cd training && python3 -m tools.quantize_model --model IN.safetensors --out OUT.safetensors
 

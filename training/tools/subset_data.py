@@ -1,6 +1,6 @@
 """A data set of a few named training images, for a fitting check: can the network
 draw these objects from their names when it trains on them alone? (Phase 34 fitted
-the eight everyday-grid emoji this way; model card.)
+the eight everyday-grid emoji this way: docs/training-log.md, phase 34.)
 
     cd training && python3 -m tools.subset_data --names "banana,red apple,fox" --out /tmp/few
     python3 train.py denoiser --data /tmp/few --probe 3 ...   # all of them: probe_indices

@@ -1,7 +1,7 @@
 """How far model files' U-Nets lie from a reference file's: the relative distance
 ||w - w_ref|| / ||w_ref|| over all unet.* tensors together. How much a continued run
 moved its start says whether a tie on the ship test means "trained the same" or
-"hardly moved" (model card, phase 37).
+"hardly moved" (training log, phase 37).
 
     cd training && python3 -m tools.weight_distance REF.safetensors A.safetensors [B ...]
 """
