@@ -132,3 +132,52 @@ def test_a_guidance_schedule_samples_as_its_numbers_do():
     assert torch.equal(run(pe.NoisyEndGuidance(10.0, 0, 5.0)), strong)
     mixed = run(pe.NoisyEndGuidance(10.0, 700, 5.0))
     assert not torch.equal(mixed, plain) and not torch.equal(mixed, strong)
+
+
+def run_main(monkeypatch, *argv):
+    monkeypatch.setattr(sys, "argv", ["paired_eval.py", *argv])
+    pe.main()
+
+
+@pytest.fixture()
+def tiny_models(monkeypatch):
+    """paired_eval's loaders give two random tiny models, two tiny judges, six held-out names"""
+    from dir7.clip import Clip
+    from dir7.config import tiny_config
+    from dir7.unet import Dir7Model
+    torch.manual_seed(0)
+    cfg = tiny_config("state")
+    models = {"a": Dir7Model(cfg).eval(), "b": Dir7Model(cfg).eval()}
+    judges = {"j1": Clip(cfg).eval(), "j2": Clip(cfg).eval()}
+    meta = [{"captions": {"en": [f"thing {i}"]}, "held_out": True, "source": "emoji"} for i in range(6)]
+    monkeypatch.setattr(pe, "load_model", lambda path: models[path])
+    monkeypatch.setattr(pe, "load_clip", lambda path, dev: (judges[os.path.basename(path)[:-3]], 0))
+    monkeypatch.setattr(pe, "load", lambda path: (None, meta))
+    return ["--a", "a", "--b", "b", "--clip", "j1.pt", "j2.pt", "--steps", "2", "--batch", "4"]
+
+
+def test_shards_merged_write_the_files_of_one_run_to_the_bit(tmp_path, monkeypatch, tiny_models):
+    # a multi-GPU machine draws the ship test's draws one GPU each (device_train.sh):
+    # its rows must be those of one run, or no committed row would pair with them
+    run_main(monkeypatch, *tiny_models, "--draws", "3", "--out", str(tmp_path / "one"))
+    for k in (0, 1):
+        run_main(monkeypatch, *tiny_models, "--draws", "3", "--shard", f"{k}/2",
+                 "--out", str(tmp_path / f"shard-{k}"))
+    assert sorted(os.listdir(tmp_path / "shard-0")) == ["draw-0.pt", "draw-2.pt"]
+    assert sorted(os.listdir(tmp_path / "shard-1")) == ["draw-1.pt"]
+    run_main(monkeypatch, "--merge", str(tmp_path / "shard-0"), str(tmp_path / "shard-1"),
+             "--out", str(tmp_path / "merged"))
+    one = sorted(os.listdir(tmp_path / "one"))
+    assert one == sorted(os.listdir(tmp_path / "merged")) and len(one) == 6   # 2 judges x (a, b, compare)
+    for name in one:
+        assert (tmp_path / "merged" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    rows = [json.loads(x) for x in (tmp_path / "one" / "per-prompt-b-j2.jsonl").read_text().splitlines()]
+    assert len(rows) == 6 and all(r["draws"] == 3 for r in rows)
+
+
+def test_merge_refuses_a_missing_or_repeated_draw(tmp_path, monkeypatch, tiny_models):
+    run_main(monkeypatch, *tiny_models, "--draws", "3", "--shard", "0/2", "--out", str(tmp_path / "s0"))
+    with pytest.raises(SystemExit, match=r"want draws 0..D-1, found \[0, 2\]"):
+        run_main(monkeypatch, "--merge", str(tmp_path / "s0"), "--out", str(tmp_path / "m"))
+    with pytest.raises(SystemExit, match="draw 0 is in two shards"):
+        run_main(monkeypatch, "--merge", str(tmp_path / "s0"), str(tmp_path / "s0"), "--out", str(tmp_path / "m"))

@@ -126,12 +126,29 @@ export_run() {
 # 379 English prompts x PAIRED_DRAWS noise draws (default 8; 0: skip), both committed judges,
 # about 85 s on an H200; PAIRED_ARGS: more paired_eval arguments (a dry run: --limit 4 --steps 2);
 # EXTRA_JUDGES: more CLIP checkpoints to judge by (a candidate's own CLIP, with its text tower).
+# On several GPUs each takes its share of the draws (paired_eval --shard, in runs/shards-$1),
+# and --merge sums them into the files one run writes, to the bit (tests/test_paired_eval.py).
 # Its per-prompt files and verdicts go back in snap's tar (runs/paired-$1/)
 paired_run() {
-  [ "${PAIRED_DRAWS:-8}" -gt 0 ] || return 0
-  python3 -m tools.paired_eval --a ../data/models/dir7-default.safetensors --b "runs/dir7-$1.safetensors" \
-    --clip judges/clip-image.pt judges/measuring-clip.pt ${EXTRA_JUDGES:-} --draws "${PAIRED_DRAWS:-8}" ${PAIRED_ARGS:-} \
-    --out "runs/paired-$1" > "runs/paired-$1.log" 2>&1 || tail -n 20 "runs/paired-$1.log"
+  local draws=${PAIRED_DRAWS:-8} k pids=""
+  [ "$draws" -gt 0 ] || return 0
+  local args="--a ../data/models/dir7-default.safetensors --b runs/dir7-$1.safetensors \
+    --clip judges/clip-image.pt judges/measuring-clip.pt ${EXTRA_JUDGES:-} --draws $draws ${PAIRED_ARGS:-}"
+  local n=$(( ${GPUS:-0} < draws ? ${GPUS:-0} : draws ))
+  rm -rf "runs/paired-$1" "runs/shards-$1"
+  if [ "$n" -gt 1 ]; then   # several GPUs: each draws its share of the draws, then one sum in draw order
+    for k in $(seq 0 $(( n - 1 ))); do
+      CUDA_VISIBLE_DEVICES=$k python3 -m tools.paired_eval $args --shard "$k/$n" --out "runs/shards-$1/$k" \
+        > "runs/paired-$1-$k.log" 2>&1 &
+      pids="$pids $!"
+    done
+    wait $pids
+    python3 -m tools.paired_eval --merge runs/shards-$1/* --out "runs/paired-$1" > "runs/paired-$1.log" 2>&1 ||
+      tail -n 20 runs/paired-$1*.log
+  else
+    python3 -m tools.paired_eval $args --out "runs/paired-$1" > "runs/paired-$1.log" 2>&1 ||
+      tail -n 20 "runs/paired-$1.log"
+  fi
   cat runs/paired-$1/compare-*.md | sed "s|^|paired, $1 - tree's model file, |" | tee -a "$OUT/metrics-measuring.txt"
 }
 

@@ -13,7 +13,9 @@ all the prompts by the draw-averaged similarity. After each draw (both models)
 it writes, per judge J, OUT/per-prompt-{a,b}-J.jsonl (set "english_all", the
 format tools/compare_eval.py reads) and OUT/compare-J.md, so a run cut short
 still leaves a paired result over the draws done; --minutes stops it from
-starting another draw after that long. --b-steps and --b-guidance give b its own
+starting another draw after that long. --shard K/N draws every N-th draw from K and
+saves each (one process a GPU), and --merge sums such shards' draws into the same files
+one run writes. --b-steps and --b-guidance give b its own
 sampler settings, so a and b may be one model file under two settings;
 --b-noisy-guidance G --noisy-from T gives b guidance G at the steps with t >= T
 only (the noisy end, where the object is decided: training log, phase 9).
@@ -110,11 +112,52 @@ def write_results(out, prompts, sims, draws):
         print(text, end="", flush=True)
 
 
+def parse_shard(text):
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard {text}: want K/N") from None
+    if not 0 <= k < n:
+        raise argparse.ArgumentTypeError(f"--shard {text}: want 0 <= K < N")
+    return k, n
+
+
+def save_draw(out, d, prompts, sims):
+    """One draw's similarity matrices ({judge: {model: [images, prompts]}}) for --merge."""
+    torch.save({"draw": d, "prompts": prompts, "sims": sims}, os.path.join(out, f"draw-{d}.pt"))
+
+
+def merge(dirs, out):
+    """The draws that --shard runs saved in dirs, summed in draw order (as one run sums
+    them, so the rows come out the same to the last bit), written as one run writes them.
+    Draws 0..D-1 must all be there, once, for the same prompts."""
+    found = {}
+    for d in dirs:
+        for name in sorted(os.listdir(d)):
+            if name.startswith("draw-") and name.endswith(".pt"):
+                x = torch.load(os.path.join(d, name))
+                if x["draw"] in found:
+                    sys.exit(f"paired_eval --merge: draw {x['draw']} is in two shards")
+                found[x["draw"]] = x
+    if not found or sorted(found) != list(range(len(found))):
+        sys.exit(f"paired_eval --merge: want draws 0..D-1, found {sorted(found)} in {dirs}")
+    prompts = found[0]["prompts"]
+    if any(x["prompts"] != prompts for x in found.values()):
+        sys.exit("paired_eval --merge: the shards drew different prompts")
+    sims = {j: {m: 0 for m in by_model} for j, by_model in found[0]["sims"].items()}
+    for d in range(len(found)):
+        for j, by_model in found[d]["sims"].items():
+            for m, s in by_model.items():
+                sims[j][m] = sims[j][m] + s
+    os.makedirs(out, exist_ok=True)
+    write_results(out, prompts, sims, len(found))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--a", required=True, help="the reference model file (the shipped one)")
-    ap.add_argument("--b", required=True, help="the candidate")
-    ap.add_argument("--clip", nargs="+", required=True, help="judges (CLIP checkpoints)")
+    ap.add_argument("--a", help="the reference model file (the shipped one)")
+    ap.add_argument("--b", help="the candidate")
+    ap.add_argument("--clip", nargs="+", help="judges (CLIP checkpoints)")
     ap.add_argument("--data", default="cache/dataset")
     ap.add_argument("--split", default="held_out", choices=["held_out", "train", "stamps"],
                     help="held_out: every held-out concept (the ship test); train: the 100 training "
@@ -135,8 +178,17 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="the first N prompts only (a quick check)")
     ap.add_argument("--skip", type=int, default=0, help="leave out the first N prompts (before --limit)")
     ap.add_argument("--minutes", type=float, default=0, help="start no draw after this long (0: no limit)")
+    ap.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
+                    help="draw only the draws d with d %% N == K, and save each to OUT/draw-D.pt for "
+                         "--merge (one GPU each: the ship test on a multi-GPU machine)")
+    ap.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                    help="no drawing: sum the draws that --shard runs saved in DIRs and write the results")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    if args.merge:
+        return merge(args.merge, args.out)
+    if not (args.a and args.b and args.clip):
+        ap.error("--a, --b and --clip are required (except with --merge)")
     t0 = time.time()
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     rwkv7.WKV_IMPL = "batched"
@@ -158,15 +210,21 @@ def main():
             text[name] = judges[name].encode_text(ids, mask)
         sims = {j: {m: 0 for m in models} for j in judges}
         done = 0
-        for d in range(args.draws):
+        k, n = args.shard or (0, 1)
+        for d in range(k, args.draws, n):
             if done and args.minutes and time.time() - t0 > args.minutes * 60:
                 break
+            this = {j: {} for j in judges}
             for m, model in models.items():
                 x = draw(model, prompts, d, steps[m], guidance[m], args.batch, dev)
                 for j, clip in judges.items():
-                    sims[j][m] = sims[j][m] + (encode_images(clip, x, dev) @ text[j].t()).double().cpu()
+                    this[j][m] = (encode_images(clip, x, dev) @ text[j].t()).double().cpu()
             done += 1
             print(f"draw {d + 1} done at {time.time() - t0:.0f}s", flush=True)
+            if args.shard:
+                save_draw(args.out, d, prompts, this)
+                continue
+            sims = {j: {m: sims[j][m] + this[j][m] for m in models} for j in judges}
             write_results(args.out, prompts, sims, done)
 
 
