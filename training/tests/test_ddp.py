@@ -44,7 +44,7 @@ def run_dir(tmp_path):
     return data, run
 
 
-def torchrun(data, run, ranks=2, max_steps=40, **env):
+def train_run(data, run, ranks=2, max_steps=40, **env):
     """train.py denoiser through tests/ddp_rank.py, under torchrun (ranks=0: one plain process)"""
     # "--": torchrun would read train.py's --run as an ambiguous abbreviation of its own --run-path
     launch = ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(ranks), "--"] if ranks else []
@@ -78,7 +78,7 @@ def kill_ranks(agent, run):
 
 def test_ranks_with_drifting_clocks_stop_together_with_the_same_weights(run_dir):
     data, run = run_dir
-    rc, out = torchrun(data, run, DDP_SKEW="4")
+    rc, out = train_run(data, run, DDP_SKEW="4")
     assert rc == 0, out[-3000:]
     ck = torch.load(run / "denoiser-state.pt", map_location="cpu")
     # rank 1's clock ends the run for both: at 4x it reaches a minute in 15 s
@@ -89,14 +89,14 @@ def test_ranks_with_drifting_clocks_stop_together_with_the_same_weights(run_dir)
 
 def test_ranks_whose_weights_differ_fail_the_run(run_dir):
     data, run = run_dir
-    rc, out = torchrun(data, run, DDP_SKEW="1", DDP_PERTURB="1")
+    rc, out = train_run(data, run, DDP_SKEW="1", DDP_PERTURB="1")
     assert rc != 0
     assert "the weights of rank(s) [1] differ from rank 0's" in out
 
 
 def test_one_process_without_torchrun_trains_as_before(run_dir):
     data, run = run_dir
-    rc, out = torchrun(data, run, ranks=0, max_steps=5)
+    rc, out = train_run(data, run, ranks=0, max_steps=5)
     assert rc == 0, out[-3000:]
     assert torch.load(run / "denoiser-state.pt", map_location="cpu")["step"] == 5
     assert "denoiser: 5 steps" in out, out[-3000:]

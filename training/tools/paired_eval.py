@@ -122,6 +122,13 @@ def parse_shard(text):
     return k, n
 
 
+def add_draw(sims, draw_sims):
+    """sims ({judge: {model: matrix}}, summed over draws so far) plus one draw's matrices.
+    One run and --merge both sum through here, in draw order, so their sums agree to the bit."""
+    return {j: {m: sims.get(j, {}).get(m, 0) + s for m, s in by_model.items()}
+            for j, by_model in draw_sims.items()}
+
+
 def save_draw(out, d, prompts, sims):
     """One draw's similarity matrices ({judge: {model: [images, prompts]}}) for --merge."""
     torch.save({"draw": d, "prompts": prompts, "sims": sims}, os.path.join(out, f"draw-{d}.pt"))
@@ -144,11 +151,9 @@ def merge(dirs, out):
     prompts = found[0]["prompts"]
     if any(x["prompts"] != prompts for x in found.values()):
         sys.exit("paired_eval --merge: the shards drew different prompts")
-    sims = {j: {m: 0 for m in by_model} for j, by_model in found[0]["sims"].items()}
+    sims = {}
     for d in range(len(found)):
-        for j, by_model in found[d]["sims"].items():
-            for m, s in by_model.items():
-                sims[j][m] = sims[j][m] + s
+        sims = add_draw(sims, found[d]["sims"])
     os.makedirs(out, exist_ok=True)
     write_results(out, prompts, sims, len(found))
 
@@ -208,8 +213,7 @@ def main():
             name = os.path.splitext(os.path.basename(path))[0]
             judges[name], _ = load_clip(path, dev)
             text[name] = judges[name].encode_text(ids, mask)
-        sims = {j: {m: 0 for m in models} for j in judges}
-        done = 0
+        sims, done = {}, 0
         k, n = args.shard or (0, 1)
         for d in range(k, args.draws, n):
             if done and args.minutes and time.time() - t0 > args.minutes * 60:
@@ -224,7 +228,7 @@ def main():
             if args.shard:
                 save_draw(args.out, d, prompts, this)
                 continue
-            sims = {j: {m: sims[j][m] + this[j][m] for m in models} for j in judges}
+            sims = add_draw(sims, this)
             write_results(args.out, prompts, sims, done)
 
 
