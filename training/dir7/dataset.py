@@ -34,17 +34,24 @@ EVAL_SOURCES = ("emoji", "openclipart")
 STAND_IN = "stand-in.json"   # tools.carry unpack-probe's list of the rows it filled in
 
 
-def require_filled(path, keep):
-    """Stop unless every image index in keep is a real image in the data set at path:
-    a stand-in data set (tools.carry unpack-probe) has real images only in the rows
-    its stand-in.json lists, and blank ones elsewhere that must never be trained on
-    or drawn against."""
+def blank_rows(path, keep):
+    """The image indices in keep that are not real images in the data set at path: a
+    stand-in data set (tools.carry unpack-probe) has real images only in the rows its
+    stand-in.json lists, and blank ones elsewhere that must never be trained on or
+    drawn against. Returns (the rows filled, the blank ones of keep); (None, []) for
+    a whole data set."""
     marker = os.path.join(path, STAND_IN)
     if not os.path.exists(marker):
-        return
+        return None, []
     with open(marker) as f:
         filled = set(json.load(f)["filled"])
-    missing = [i for i in keep if i not in filled]
+    return filled, [i for i in keep if i not in filled]
+
+
+def require_filled(path, keep):
+    """Stop unless every image index in keep is a real image in the data set at path
+    (blank_rows)."""
+    filled, missing = blank_rows(path, keep)
     if missing:
         raise SystemExit(f"{path} is a stand-in data set (tools.carry unpack-probe) with real images "
                          f"in {len(filled)} rows only; {len(missing)} of the {len(keep)} images asked "

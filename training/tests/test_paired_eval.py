@@ -4,6 +4,7 @@ import json
 import os
 import sys
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -152,7 +153,8 @@ def tiny_models(monkeypatch):
     meta = [{"captions": {"en": [f"thing {i}"]}, "held_out": True, "source": "emoji"} for i in range(6)]
     monkeypatch.setattr(pe, "load_model", lambda path: models[path])
     monkeypatch.setattr(pe, "load_clip", lambda path, dev: (judges[os.path.basename(path)[:-3]], 0))
-    monkeypatch.setattr(pe, "load", lambda path: (None, meta))
+    # the ship test's stand-in: one blank image for the whole data set (no drawn measure)
+    monkeypatch.setattr(pe, "load", lambda path: (np.zeros((1, 16, 16, 4), np.uint8), meta))
     return ["--a", "a", "--b", "b", "--clip", "j1.pt", "j2.pt", "--steps", "2", "--batch", "4"]
 
 
@@ -181,3 +183,63 @@ def test_merge_refuses_a_missing_or_repeated_draw(tmp_path, monkeypatch, tiny_mo
         run_main(monkeypatch, "--merge", str(tmp_path / "s0"), "--out", str(tmp_path / "m"))
     with pytest.raises(SystemExit, match="draw 0 is in two shards"):
         run_main(monkeypatch, "--merge", str(tmp_path / "s0"), str(tmp_path / "s0"), "--out", str(tmp_path / "m"))
+
+
+def test_concepts_are_the_images_of_the_prompts_in_order():
+    meta = [{"captions": {"en": [n]}, "held_out": h, "source": "emoji"} for n, h in
+            [("cat", True), ("dog", False), ("cat", True), ("sun", True), ("dog", True), ("sun", False)]]
+    assert pe.held_out_concepts(meta) == [0, 3, 4]
+    meta = [{"captions": {"en": [f"c{i % 150}"]}, "held_out": i % 7 == 0,
+             "source": "emoji" if i % 2 else "openclipart"} for i in range(400)]
+    assert pe.names(meta, pe.training_concepts(meta)) == pe.training_prompts(meta)
+    assert pe.training_concepts(meta) == evaluate.pick_concepts(meta, "train")[1]
+
+
+def test_prompt_images_only_from_a_data_set_that_holds_them(tmp_path):
+    meta = [{"captions": {"en": [f"c{i}"]}, "held_out": True, "source": "emoji"} for i in range(5)]
+    images = np.arange(5 * 2 * 2 * 4, dtype=np.uint8).reshape(5, 2, 2, 4)
+    got = pe.prompt_images(str(tmp_path), images, meta, [3, 1])
+    assert got.shape == (2, 4, 2, 2) and torch.equal(got[0], pe.as_model_input(images[3:4])[0])
+    # the ship test's one-image stand-in, and a probe stand-in whose rows 3 and 1 are blank
+    assert pe.prompt_images(str(tmp_path), images[:1], meta, [3, 1]) is None
+    (tmp_path / "stand-in.json").write_text(json.dumps({"filled": [0, 3]}))
+    assert pe.prompt_images(str(tmp_path), images, meta, [3, 1]) is None
+    assert pe.prompt_images(str(tmp_path), images, meta, [3, 0]) is not None
+
+
+def test_drawn_measure_pairs_each_prompt_with_its_own_real_image(tmp_path, monkeypatch, tiny_models):
+    # b "draws" each prompt's own real image, a draws them one place out of turn: by the
+    # drawn measure every b image is nearest its own (cosine 1, rank 0) and b is better;
+    # a repeated name and --skip check that the real images follow the prompts
+    meta = [{"captions": {"en": [n]}, "held_out": True, "source": "emoji"} for n in
+            ["t0", "t1", "t0", "t2", "t3", "t4", "t5"]]
+    images = np.random.default_rng(0).integers(0, 256, (len(meta), 16, 16, 4), dtype=np.uint8)
+    monkeypatch.setattr(pe, "load", lambda path: (images, meta))
+    own = pe.as_model_input(images[[1, 3, 4, 5, 6]])     # t1..t5, after --skip 1
+
+    def fake_draw(model, prompts, d, steps, guidance, batch, dev):
+        assert len(prompts) == 5
+        return own if model is models["b"] else own.roll(1, 0)
+    models = {}
+    real_load = pe.load_model
+
+    def keep(path):
+        models[path] = real_load(path)
+        return models[path]
+    monkeypatch.setattr(pe, "load_model", keep)
+    monkeypatch.setattr(pe, "draw", fake_draw)
+    run_main(monkeypatch, *tiny_models, "--draws", "1", "--skip", "1", "--out", str(tmp_path))
+    rows = [json.loads(x) for x in (tmp_path / "per-prompt-b-j1-drawn.jsonl").read_text().splitlines()]
+    assert [r["prompt"] for r in rows] == ["t1", "t2", "t3", "t4", "t5"]
+    assert all(r["rank"] == 0 for r in rows)
+    assert [r["clip_score"] for r in rows] == pytest.approx([100.0] * 5, abs=1e-3)
+    assert "own image b - a" in (tmp_path / "compare-j2-drawn.md").read_text()
+    assert ": better;" in (tmp_path / "compare-j2-drawn.md").read_text()
+    a_rows = [json.loads(x) for x in (tmp_path / "per-prompt-a-j1-drawn.jsonl").read_text().splitlines()]
+    assert all(r["rank"] > 0 for r in a_rows)
+
+
+def test_the_stand_in_gives_no_drawn_measure(tmp_path, monkeypatch, tiny_models, capsys):
+    run_main(monkeypatch, *tiny_models, "--draws", "1", "--out", str(tmp_path))
+    assert "lacks the prompts' images: no drawn measure" in capsys.readouterr().out
+    assert not [n for n in os.listdir(tmp_path) if "drawn" in n]

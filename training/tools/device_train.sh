@@ -357,16 +357,24 @@ chunk)
 shiptest)
   # the ship test alone, in one call (after chunk calls, whose tree had no judges): the
   # carried model file $CAND against the tree's by paired_run; the prompts come from the
-  # carried meta.json.gz, beside a one-image stand-in for images.npy in runs/ship-data
-  # (paired_eval reads only the prompts; cache/dataset is left alone for later runs)
+  # carried meta.json.gz. On a machine still warm from a chunk call, cache/dataset holds
+  # that data set's images too, and paired_eval reads it for the drawn measure (each
+  # prompt's image); elsewhere a one-image stand-in for images.npy in runs/ship-data
+  # gives the prompts alone (cache/dataset is only read, left for later runs)
   T0=$(date +%s)
   name=$(basename "${CAND:?CAND=the model file to test}" .safetensors)
   rm -rf runs/ship-data "runs/paired-$name" "runs/dir7-$name.safetensors"; mkdir -p runs/ship-data
   python3 -c "import sys; from tools.carry import gunzip; gunzip(*sys.argv[1:])" \
     ../.carry/meta.json.gz runs/ship-data/meta.json || exit 1
-  python3 -c "import numpy as np; np.save('runs/ship-data/images.npy', np.zeros((1, 64, 64, 4), np.uint8))"
+  ship_data=runs/ship-data
+  if [ -e cache/dataset/images.npy ] && cmp -s cache/dataset/meta.json runs/ship-data/meta.json; then
+    ship_data=cache/dataset
+  else
+    python3 -c "import numpy as np; np.save('runs/ship-data/images.npy', np.zeros((1, 64, 64, 4), np.uint8))"
+  fi
+  echo "shiptest: prompts and images from $ship_data"
   cp "$CAND" "runs/dir7-$name.safetensors" || exit 1
-  PAIRED_ARGS="--data runs/ship-data ${PAIRED_ARGS:-}" paired_run "$name"
+  PAIRED_ARGS="--data $ship_data ${PAIRED_ARGS:-}" paired_run "$name"
   (cd runs && tar cf "$OUT/paired.tar" "paired-$name")
   [ -e ../.carry/evalset.npz ] && onedraw_run "runs/dir7-$name.safetensors"
   echo "shiptest done at $(( $(date +%s) - T0 )) s"

@@ -9,7 +9,14 @@ run with the same noise, scored by every judge given.
 evaluate.py's English set (100 prompts, one draw) can call a mean CLIP score
 gain only from about 1.1 points up (training log, phase 17). Here a prompt's
 score is its mean over the draws, and its rank is its own prompt's place among
-all the prompts by the draw-averaged similarity. After each draw (both models)
+all the prompts by the draw-averaged similarity. Where the data set holds the
+prompts' images (not the ship test's stand-in), each judge J also gives J-drawn,
+the drawn measure (training log, phase 32) on the same generated images: a
+prompt's "clip_score" there is 100 x the cosine, in J's image space, between its
+generated image and its concept's real image (the first one of that name), and
+its rank is that real image's place among all the prompts' real images. The
+judges' text towers already name p31's images about as often as real ones;
+image to image is what a recognisable object needs. After each draw (both models)
 it writes, per judge J, OUT/per-prompt-{a,b}-J.jsonl (set "english_all", the
 format tools/compare_eval.py reads) and OUT/compare-J.md, so a run cut short
 still leaves a paired result over the draws done; --minutes stops it from
@@ -31,7 +38,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7 import rwkv7                          # noqa: E402
 from dir7.clip import encode_images, load_clip  # noqa: E402
-from dir7.dataset import EVAL_SOURCES, load     # noqa: E402
+from dir7.dataset import EVAL_SOURCES, as_model_input, blank_rows, load  # noqa: E402
 from dir7.export import load_model              # noqa: E402
 from dir7.text_encoder import batch_tokens      # noqa: E402
 from evaluate import pick_concepts, sample_all  # noqa: E402
@@ -40,24 +47,47 @@ from tools.compare_eval import compare_set      # noqa: E402
 SEED_BASE = 1_000_000   # draw d, batch starting at prompt j: noise seed SEED_BASE * (d + 1) + j
 
 
-def english_prompts(meta, sources=EVAL_SOURCES):
-    """Every held-out concept's first English caption, once each, in data set order
-    (of EVAL_SOURCES: the 379 prompts of every ship test; of ("tuxpaint",): the
-    held-out stamps' names, animals and objects that the emoji and clip art lack)."""
+def held_out_concepts(meta, sources=EVAL_SOURCES):
+    """The first held-out image (index into meta) of each distinct first English
+    caption, in data set order (of EVAL_SOURCES: the 379 prompts of every ship test;
+    of ("tuxpaint",): the held-out stamps' names, animals and objects that the emoji
+    and clip art lack)."""
     seen, out = set(), []
-    for m in meta:
+    for i, m in enumerate(meta):
         name = m["captions"]["en"][0]
         if m["held_out"] and m["source"] in sources and name not in seen:
             seen.add(name)
-            out.append(name)
+            out.append(i)
     return out
 
 
-def training_prompts(meta):
-    """The English names of evaluate.py --split train's English set: 100 training
-    concepts in its seeded order (phase 24's fit to training concepts)."""
-    _, concepts, _ = pick_concepts(meta, "train")
+def names(meta, concepts):
     return [meta[i]["captions"]["en"][0] for i in concepts]
+
+
+def english_prompts(meta, sources=EVAL_SOURCES):
+    """Every held-out concept's first English caption, once each, in data set order."""
+    return names(meta, held_out_concepts(meta, sources))
+
+
+def training_concepts(meta):
+    """evaluate.py --split train's English set: 100 training concepts (indices into
+    meta) in its seeded order (phase 24's fit to training concepts)."""
+    return pick_concepts(meta, "train")[1]
+
+
+def training_prompts(meta):
+    """The English names of training_concepts."""
+    return names(meta, training_concepts(meta))
+
+
+def prompt_images(data, images, meta, concepts):
+    """The concepts' own images as model input, for the drawn measure; None where the
+    data set at data lacks them (the ship test's one-image stand-in for images.npy, a
+    stand-in probe set with blank rows)."""
+    if len(images) != len(meta) or blank_rows(data, concepts)[1]:
+        return None
+    return as_model_input(images[concepts])
 
 
 def draw(model, prompts, d, steps, guidance, batch, dev):
@@ -86,6 +116,14 @@ def sampler_settings(args):
             {"a": args.guidance, "b": b_guidance})
 
 
+def drawn_similarities(gen_emb, real_emb):
+    """The drawn measure's matrix (generated image i, prompt k's real image), as the
+    judges' text matrices are (image i, prompt k): the judge's image tower alone says
+    how near each generated image is to each prompt's own image (phase 32's measure,
+    which the judges' text towers do not saturate)."""
+    return gen_emb @ real_emb.t()
+
+
 def rows(prompts, sims, draws):
     """per-prompt rows from a similarity matrix summed over draws (image i, prompt k)"""
     mean = sims / draws
@@ -103,7 +141,8 @@ def write_results(out, prompts, sims, draws):
                 f.writelines(json.dumps(x, ensure_ascii=False) + "\n" for x in r)
         c = compare_set(per["a"], per["b"])
         t1, t5 = c["top1"], c["top5"]
-        text = (f"{judge}, {len(prompts)} prompts x {draws} draws: CLIP score b - a "
+        what = "similarity to the prompt's own image" if judge.endswith("-drawn") else "CLIP score"
+        text = (f"{judge}, {len(prompts)} prompts x {draws} draws: {what} b - a "
                 f"{c['clip_score_diff']:+.2f} ({c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}): {c['clip_score']}; "
                 f"top-1 only b / only a {t1['only_b']} / {t1['only_a']} (p {t1['p']:.3f}): {t1['verdict']}; "
                 f"top-5 {t5['only_b']} / {t5['only_a']} (p {t5['p']:.3f}): {t5['verdict']}\n")
@@ -198,31 +237,40 @@ def main():
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     rwkv7.WKV_IMPL = "batched"
     os.makedirs(args.out, exist_ok=True)
-    _, meta = load(args.data)
-    prompts = {"train": training_prompts, "held_out": english_prompts,
-               "stamps": lambda m: english_prompts(m, ("tuxpaint",))}[args.split](meta)
-    if not prompts:
+    images, meta = load(args.data)
+    concepts = {"train": training_concepts, "held_out": held_out_concepts,
+                "stamps": lambda m: held_out_concepts(m, ("tuxpaint",))}[args.split](meta)
+    if not concepts:
         sys.exit(f"paired_eval: no prompts for --split {args.split} in {args.data}")
-    prompts = prompts[args.skip:][:args.limit or None]
+    concepts = concepts[args.skip:][:args.limit or None]
+    prompts = names(meta, concepts)
+    real = prompt_images(args.data, images, meta, concepts)
+    if real is None:
+        print(f"paired_eval: {args.data} lacks the prompts' images: no drawn measure", flush=True)
     models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
     steps, guidance = sampler_settings(args)
-    judges, text = {}, {}
+    judges, text, own = {}, {}, {}
     with torch.no_grad():
         ids, mask = batch_tokens(prompts, models["a"].cfg.text.max_len, dev)
         for path in args.clip:
             name = os.path.splitext(os.path.basename(path))[0]
             judges[name], _ = load_clip(path, dev)
             text[name] = judges[name].encode_text(ids, mask)
+            if real is not None:
+                own[name] = encode_images(judges[name], real, dev)
         sims, done = {}, 0
         k, n = args.shard or (0, 1)
         for d in range(k, args.draws, n):
             if done and args.minutes and time.time() - t0 > args.minutes * 60:
                 break
-            this = {j: {} for j in judges}
+            this = {j: {} for j in list(judges) + [f"{j}-drawn" for j in own]}
             for m, model in models.items():
                 x = draw(model, prompts, d, steps[m], guidance[m], args.batch, dev)
                 for j, clip in judges.items():
-                    this[j][m] = (encode_images(clip, x, dev) @ text[j].t()).double().cpu()
+                    emb = encode_images(clip, x, dev)
+                    this[j][m] = (emb @ text[j].t()).double().cpu()
+                    if j in own:
+                        this[f"{j}-drawn"][m] = drawn_similarities(emb, own[j]).double().cpu()
             done += 1
             print(f"draw {d + 1} done at {time.time() - t0:.0f}s", flush=True)
             if args.shard:
