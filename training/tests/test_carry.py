@@ -368,3 +368,27 @@ def test_whole_gives_a_kept_unet_the_tree_text_and_config(tmp_path, monkeypatch,
     carry.whole(argparse.Namespace(init=str(src), out=str(out)))
     got, _ = read_safetensors(str(out))
     assert all(torch.equal(got[k], v) for k, v in other.items())
+
+
+def test_unpack_ship_gives_the_ship_test_the_held_out_prompts_images(tmp_path, monkeypatch):
+    # a ship-test call on a machine without the data set: the held-out prompts get their
+    # own images (the drawn measure), the training concepts none (blank rows)
+    import tools.paired_eval as pe
+    from dir7.dataset import load
+    n = 400
+    images, meta = probe_source_set(n, seed=3)
+    evalset_made_here(tmp_path, monkeypatch, images, meta)
+    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
+        json.dump(meta, f)
+    carry.unpack_ship(None)
+    got, got_meta = load("runs/ship-data")
+    assert got_meta == meta
+    held = pe.held_out_concepts(meta)
+    assert len(held) > 50
+    real = pe.prompt_images("runs/ship-data", got, got_meta, held)
+    assert real is not None and torch.equal(real, pe.as_model_input(images[held]))
+    assert pe.prompt_images("runs/ship-data", got, got_meta, pe.training_concepts(meta)) is None
+    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
+        json.dump(meta[:-7], f)
+    with pytest.raises(SystemExit, match="another data set"):
+        carry.unpack_ship(None)

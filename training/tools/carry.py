@@ -26,7 +26,9 @@ evalset, here: ../.carry/evalset.npz and evalset-meta.json.gz, the held-out
   set alone; unpack refuses a cache/dataset of held-out images only). evalset also
   writes probe.npz, the 128 training emoji of tools/probe_fit.py --images 128 (0.5 MB;
   --probe-images N: N of them, for a light probe call with PROBES=N);
-  unpack-probe, there, makes runs/probe-data of them and .carry/meta.json.gz.
+  unpack-probe, there, makes runs/probe-data of them and .carry/meta.json.gz;
+  unpack-ship makes runs/ship-data of meta.json.gz and the held-out images (the
+  ship test's prompts, and their images for its drawn measure).
   evaluate.py picks the same prompts and images from it, so the same figures.
   Since phase 24 (a 21 MB default model) the tree leaves under 10 MiB, so
   images.npy.xz travels in parts over several calls (tools/prepare_carry.sh), and
@@ -214,23 +216,48 @@ def unpack_eval(args):
     gunzip(os.path.join(CARRY, "evalset-meta.json.gz"), os.path.join(dest, "meta.json"))
 
 
-def unpack_probe(args):
-    """dest/meta.json (the carried meta.json.gz: the whole data set's) and a stand-in
-    dest/images.npy with only probe.npz's rows filled in: all that tools/probe_fit.py
-    --images PROBE reads (the other rows are blank, so never train on it)"""
-    dest = getattr(args, "dest", None) or "runs/probe-data"
+def whole_meta(dest):
+    """dest/meta.json from the carried meta.json.gz (the whole data set's), and its entries"""
     os.makedirs(dest, exist_ok=True)
     gunzip(os.path.join(CARRY, "meta.json.gz"), os.path.join(dest, "meta.json"))
     with open(os.path.join(dest, "meta.json"), encoding="utf-8") as f:
-        meta = json.load(f)
+        return json.load(f)
+
+
+def write_stand_in(dest, meta, index, rows):
+    """dest/images.npy with rows at index and blank images elsewhere, and the list of the
+    rows filled (dir7.dataset.require_filled and blank_rows read it)"""
+    images = np.zeros((len(meta),) + rows.shape[1:], np.uint8)
+    images[index] = rows
+    np.save(os.path.join(dest, "images.npy"), images)
+    with open(os.path.join(dest, STAND_IN), "w") as f:
+        json.dump({"filled": list(index)}, f)
+
+
+def unpack_probe(args):
+    """dest/meta.json and a stand-in dest/images.npy with only probe.npz's rows filled
+    in: all that tools/probe_fit.py --images PROBE reads (the other rows are blank, so
+    never train on it)"""
+    dest = getattr(args, "dest", None) or "runs/probe-data"
+    meta = whole_meta(dest)
     probe = np.load(os.path.join(CARRY, "probe.npz"))
     if probe["index"].tolist() != probe_indices(meta, len(probe["index"]), "train", "emoji"):
         sys.exit("unpack-probe: probe.npz was made from another data set than meta.json.gz")
-    images = np.zeros((len(meta),) + probe["images"].shape[1:], np.uint8)
-    images[probe["index"]] = probe["images"]
-    np.save(os.path.join(dest, "images.npy"), images)
-    with open(os.path.join(dest, STAND_IN), "w") as f:   # dir7.dataset.require_filled reads it
-        json.dump({"filled": probe["index"].tolist()}, f)
+    write_stand_in(dest, meta, probe["index"].tolist(), probe["images"])
+
+
+def unpack_ship(args):
+    """dest/meta.json and a stand-in dest/images.npy with the held-out rows filled from
+    evalset.npz: the ship test's prompts, and for the held-out ones their own images
+    (paired_eval's drawn measure) on a machine without the data set; the training rows
+    stay blank, so --split train gets the judges' measures alone"""
+    dest = getattr(args, "dest", None) or "runs/ship-data"
+    meta = whole_meta(dest)
+    held = [i for i, m in enumerate(meta) if m["held_out"]]
+    with gzip.open(os.path.join(CARRY, "evalset-meta.json.gz"), "rt", encoding="utf-8") as f:
+        if json.load(f) != [meta[i] for i in held]:
+            sys.exit("unpack-ship: evalset.npz was made from another data set than meta.json.gz")
+    write_stand_in(dest, meta, held, np.load(os.path.join(CARRY, "evalset.npz"))["images"])
 
 
 def check_training_set(folder):
@@ -251,7 +278,8 @@ def check_training_set(folder):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("verb", choices=["pack", "unpack", "evalset", "unpack-eval", "unpack-probe", "whole"])
+    ap.add_argument("verb", choices=["pack", "unpack", "evalset", "unpack-eval", "unpack-probe", "unpack-ship",
+                                           "whole"])
     ap.add_argument("--model", default=None, help="pack: carry this model file's U-Net as the next init")
     ap.add_argument("--dataset", default=None,
                     help="pack: the data set folder to carry (images.npy, meta.json; e.g. cache/dataset)")
@@ -262,14 +290,15 @@ def main():
                     help="unpack: the CLIP and the init only, no data set (a probe call on probe.npz: "
                     "unpack-probe makes its data)")
     ap.add_argument("--dest", default=None,
-                    help="unpack-eval, unpack-probe: the folder to write to (evaluate.py's or "
-                    "probe_fit.py's --data; unpack-probe's default is runs/probe-data)")
+                    help="unpack-eval, unpack-probe, unpack-ship: the folder to write to (evaluate.py's, "
+                    "probe_fit.py's or paired_eval's --data; unpack-probe's default is runs/probe-data, "
+                    "unpack-ship's runs/ship-data)")
     ap.add_argument("--probe-images", type=int, default=PROBE,
                     help="evalset: how many training emoji probe.npz holds (train.py --probe N and "
                     "probe_fit --images N of a light probe call; default %(default)s)")
     args = ap.parse_args()
     {"pack": pack, "unpack": unpack, "evalset": evalset, "unpack-eval": unpack_eval,
-     "unpack-probe": unpack_probe, "whole": whole}[args.verb](args)
+     "unpack-probe": unpack_probe, "unpack-ship": unpack_ship, "whole": whole}[args.verb](args)
 
 
 if __name__ == "__main__":

@@ -359,8 +359,9 @@ shiptest)
   # carried model file $CAND against the tree's by paired_run; the prompts come from the
   # carried meta.json.gz. On a machine still warm from a chunk call, cache/dataset holds
   # that data set's images too, and paired_eval reads it for the drawn measure (each
-  # prompt's image); elsewhere a one-image stand-in for images.npy in runs/ship-data
-  # gives the prompts alone (cache/dataset is only read, left for later runs)
+  # prompt's image); elsewhere the carried evalset gives the held-out prompts theirs
+  # (tools.carry unpack-ship), and without it a one-image stand-in for images.npy gives
+  # the prompts alone (cache/dataset is only read, left for later runs)
   T0=$(date +%s)
   name=$(basename "${CAND:?CAND=the model file to test}" .safetensors)
   rm -rf runs/ship-data "runs/paired-$name" "runs/dir7-$name.safetensors"; mkdir -p runs/ship-data
@@ -369,6 +370,8 @@ shiptest)
   ship_data=runs/ship-data
   if [ -e cache/dataset/images.npy ] && cmp -s cache/dataset/meta.json runs/ship-data/meta.json; then
     ship_data=cache/dataset
+  elif [ -e ../.carry/evalset.npz ]; then
+    python3 -m tools.carry unpack-ship --dest runs/ship-data || exit 1
   else
     python3 -c "import numpy as np; np.save('runs/ship-data/images.npy', np.zeros((1, 64, 64, 4), np.uint8))"
   fi
