@@ -13,7 +13,7 @@ all the prompts by the draw-averaged similarity. Where the data set holds the
 prompts' images (not the ship test's stand-in), each judge J also gives J-drawn,
 the drawn measure (training log, phase 32) on the same generated images: a
 prompt's "clip_score" there is 100 x the cosine, in J's image space, between its
-generated image and its concept's real image (the first one of that name), and
+generated image and its concept's real image (held out: the first of that name), and
 its rank is that real image's place among all the prompts' real images. The
 judges' text towers already name p31's images about as often as real ones;
 image to image is what a recognisable object needs. After each draw (both models)
