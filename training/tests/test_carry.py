@@ -283,15 +283,26 @@ def probe_source_set(n, seed):
     return images, meta
 
 
+def carried_there(tmp_path, monkeypatch, seed, probe_images=None):
+    """a probe-source data set made here, with its evalset and meta.json.gz carried,
+    the working folder then on the device; returns (images, meta)"""
+    images, meta = probe_source_set(400, seed=seed)
+    evalset_made_here(tmp_path, monkeypatch, images, meta, probe_images)
+    carry_meta(tmp_path, meta)
+    return images, meta
+
+
+def carry_meta(tmp_path, meta):
+    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
+        json.dump(meta, f)
+
+
 def test_unpack_probe_gives_probe_fit_the_real_probe_images(tmp_path, monkeypatch):
     # the ship-test call carries meta.json.gz and evalset's probe.npz, not the data set:
     # probe_fit --images PROBE must find the same images there as here
     from dir7.dataset import load, probe_indices
     n = 400
-    images, meta = probe_source_set(n, seed=1)
-    evalset_made_here(tmp_path, monkeypatch, images, meta)
-    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
-        json.dump(meta, f)
+    images, meta = carried_there(tmp_path, monkeypatch, seed=1)
     carry.unpack_probe(None)
     got, got_meta = load("runs/probe-data")
     pick = probe_indices(meta, carry.PROBE, "train", "emoji")
@@ -307,8 +318,7 @@ def test_unpack_probe_gives_probe_fit_the_real_probe_images(tmp_path, monkeypatc
         with pytest.raises(SystemExit, match="stand-in data set"):
             TrainSet("runs/probe-data", probe=probe)
     # a probe.npz from another data set is refused, not silently mismatched
-    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
-        json.dump(meta[:-7], f)
+    carry_meta(tmp_path, meta[:-7])
     with pytest.raises(SystemExit, match="another data set"):
         carry.unpack_probe(None)
 
@@ -317,11 +327,7 @@ def test_evalset_probe_images_carries_a_larger_probe(tmp_path, monkeypatch):
     # a light probe call on N emoji (PROBES=N): probe.npz holds the N of train.py --probe N,
     # and the stand-in data set trains that probe and no other size
     from dir7.dataset import TrainSet, load, probe_indices
-    n = 400
-    images, meta = probe_source_set(n, seed=2)
-    evalset_made_here(tmp_path, monkeypatch, images, meta, probe_images=200)
-    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
-        json.dump(meta, f)
+    images, meta = carried_there(tmp_path, monkeypatch, seed=2, probe_images=200)
     carry.unpack_probe(None)
     got, _ = load("runs/probe-data")
     pick = probe_indices(meta, 200, "train", "emoji")
@@ -375,11 +381,7 @@ def test_unpack_ship_gives_the_ship_test_the_held_out_prompts_images(tmp_path, m
     # own images (the drawn measure), the training concepts none (blank rows)
     import tools.paired_eval as pe
     from dir7.dataset import load
-    n = 400
-    images, meta = probe_source_set(n, seed=3)
-    evalset_made_here(tmp_path, monkeypatch, images, meta)
-    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
-        json.dump(meta, f)
+    images, meta = carried_there(tmp_path, monkeypatch, seed=3)
     carry.unpack_ship(None)
     got, got_meta = load("runs/ship-data")
     assert got_meta == meta
@@ -388,7 +390,6 @@ def test_unpack_ship_gives_the_ship_test_the_held_out_prompts_images(tmp_path, m
     real = pe.prompt_images("runs/ship-data", got, got_meta, held)
     assert real is not None and torch.equal(real, pe.as_model_input(images[held]))
     assert pe.prompt_images("runs/ship-data", got, got_meta, pe.training_concepts(meta)) is None
-    with gzip.open(tmp_path / ".carry" / "meta.json.gz", "wt") as f:
-        json.dump(meta[:-7], f)
+    carry_meta(tmp_path, meta[:-7])
     with pytest.raises(SystemExit, match="another data set"):
         carry.unpack_ship(None)
