@@ -116,14 +116,6 @@ def sampler_settings(args):
             {"a": args.guidance, "b": b_guidance})
 
 
-def drawn_similarities(gen_emb, real_emb):
-    """The drawn measure's matrix (generated image i, prompt k's real image), as the
-    judges' text matrices are (image i, prompt k): the judge's image tower alone says
-    how near each generated image is to each prompt's own image (phase 32's measure,
-    which the judges' text towers do not saturate)."""
-    return gen_emb @ real_emb.t()
-
-
 def rows(prompts, sims, draws):
     """per-prompt rows from a similarity matrix summed over draws (image i, prompt k)"""
     mean = sims / draws
@@ -249,28 +241,29 @@ def main():
         print(f"paired_eval: {args.data} lacks the prompts' images: no drawn measure", flush=True)
     models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
     steps, guidance = sampler_settings(args)
-    judges, text, own = {}, {}, {}
+    # what each measure compares a draw's images with, by which judge: its text
+    # embeddings of the prompts (J), and its image embeddings of the prompts' own
+    # images (J-drawn), each a matrix (image i, prompt k)
+    judges, targets = {}, {}
     with torch.no_grad():
         ids, mask = batch_tokens(prompts, models["a"].cfg.text.max_len, dev)
         for path in args.clip:
             name = os.path.splitext(os.path.basename(path))[0]
             judges[name], _ = load_clip(path, dev)
-            text[name] = judges[name].encode_text(ids, mask)
-            if real is not None:
-                own[name] = encode_images(judges[name], real, dev)
+            targets[name] = (name, judges[name].encode_text(ids, mask))
+        if real is not None:
+            targets.update({f"{j}-drawn": (j, encode_images(clip, real, dev)) for j, clip in judges.items()})
         sims, done = {}, 0
         k, n = args.shard or (0, 1)
         for d in range(k, args.draws, n):
             if done and args.minutes and time.time() - t0 > args.minutes * 60:
                 break
-            this = {j: {} for j in list(judges) + [f"{j}-drawn" for j in own]}
+            this = {key: {} for key in targets}
             for m, model in models.items():
                 x = draw(model, prompts, d, steps[m], guidance[m], args.batch, dev)
-                for j, clip in judges.items():
-                    emb = encode_images(clip, x, dev)
-                    this[j][m] = (emb @ text[j].t()).double().cpu()
-                    if j in own:
-                        this[f"{j}-drawn"][m] = drawn_similarities(emb, own[j]).double().cpu()
+                emb = {j: encode_images(clip, x, dev) for j, clip in judges.items()}
+                for key, (j, target) in targets.items():
+                    this[key][m] = (emb[j] @ target.t()).double().cpu()
             done += 1
             print(f"draw {d + 1} done at {time.time() - t0:.0f}s", flush=True)
             if args.shard:
