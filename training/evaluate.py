@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import encode_images, load_clip             # noqa: E402
-from dir7.dataset import EVAL_SOURCES, as_model_input, load  # noqa: E402
+from dir7.dataset import EVAL_SOURCES, as_model_input, english_names, load  # noqa: E402
 from dir7.diffusion import alphas_cumprod, predicted_x0, timesteps  # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.noise import randn_torch                         # noqa: E402
@@ -170,7 +170,7 @@ def main():
 
     with torch.no_grad():
         # the CLIP itself on real held-out images
-        prompts = [meta[i]["captions"]["en"][0] for i in concepts]
+        prompts = english_names(meta, concepts)
         xr = real[[held.index(i) for i in concepts]]
         t1, t5, cs = retrieval(encode_images(clip, xr, dev), emb_text(prompts))
         real_feats = encode_images(clip, real, dev).cpu().numpy()   # FID's reference, for every set

@@ -91,6 +91,11 @@ def probe_indices(meta, n, split="train", source="emoji", seed=0):
     return sorted(rng.choice(pick, min(n, len(pick)), replace=False).tolist())
 
 
+def english_names(meta, rows):
+    """Each row's first English caption: the name its prompt and its measures go by."""
+    return [meta[i]["captions"]["en"][0] for i in rows]
+
+
 def caption(meta, rng, lang=None):
     """(caption, language) for one image: its name, or name plus keywords."""
     caps = meta["captions"]

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import evaluate                               # noqa: E402
 import tools.paired_eval as pe                 # noqa: E402
-from dir7.dataset import probe_indices        # noqa: E402
+from dir7.dataset import english_names, probe_indices  # noqa: E402
 
 
 def test_english_prompts_are_the_distinct_held_out_names_in_order():
@@ -191,7 +191,7 @@ def test_concepts_are_the_images_of_the_prompts_in_order():
     assert pe.held_out_concepts(meta) == [0, 3, 4]
     meta = [{"captions": {"en": [f"c{i % 150}"]}, "held_out": i % 7 == 0,
              "source": "emoji" if i % 2 else "openclipart"} for i in range(400)]
-    assert pe.names(meta, pe.training_concepts(meta)) == pe.training_prompts(meta)
+    assert english_names(meta, pe.training_concepts(meta)) == pe.training_prompts(meta)
     assert pe.training_concepts(meta) == evaluate.pick_concepts(meta, "train")[1]
 
 

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import train                                  # noqa: E402
-from dir7.dataset import load, probe_indices  # noqa: E402
+from dir7.dataset import english_names, load, probe_indices  # noqa: E402
 from evaluate import pick_concepts            # noqa: E402
 from tools.probe_fit import drawn_scores      # noqa: E402
 from tools.subset_data import write_subset    # noqa: E402
@@ -43,7 +43,7 @@ def test_training_split_prompts_are_distinct_training_concepts():
     assert not any(meta[i]["held_out"] for i in pool)
     assert len(pool) == 750
     for ix in (concepts, em):
-        names = [meta[i]["captions"]["en"][0] for i in ix]
+        names = english_names(meta, ix)
         assert len(names) == len(set(names)) == 100
         assert set(ix) <= set(pool)
     assert all(meta[i]["source"] == "emoji" for i in em)

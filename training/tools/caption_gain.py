@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from dir7.dataset import as_model_input, load, mean_image, probe_indices  # noqa: E402
+from dir7.dataset import (as_model_input, english_names, load, mean_image,  # noqa: E402
+                          probe_indices)
 from dir7.diffusion import alphas_cumprod, predicted_noise # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
@@ -66,7 +67,7 @@ def main():
     images, meta = load(args.data)
     pick = probe_indices(meta, args.images, args.split, args.source, args.seed)
     x0 = as_model_input(images[pick])
-    own = [meta[i]["captions"]["en"][0] for i in pick]
+    own = english_names(meta, pick)
     other = own[1:] + own[:1]          # each image gets its neighbour's caption
     empty = [""] * len(own)
     ab = torch.tensor(alphas_cumprod(model.cfg.diffusion), dtype=torch.float32)

@@ -20,7 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import encode_images, load_clip             # noqa: E402
-from dir7.dataset import as_model_input, load              # noqa: E402
+from dir7.dataset import as_model_input, english_names, load  # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
 
 
@@ -67,7 +67,7 @@ def main():
         res = {"step": step}
         for name, idx in sets.items():
             res[name] = summary(ranks(clip, max_len, as_model_input(images[idx]),
-                                      [meta[i]["captions"]["en"][0] for i in idx], dev))
+                                      english_names(meta, idx), dev))
         result[path] = res
         print(path, json.dumps(res), flush=True)
     if args.out:

@@ -38,7 +38,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7 import rwkv7                          # noqa: E402
 from dir7.clip import encode_images, load_clip  # noqa: E402
-from dir7.dataset import EVAL_SOURCES, as_model_input, blank_rows, load  # noqa: E402
+from dir7.dataset import EVAL_SOURCES, as_model_input, blank_rows, english_names, load  # noqa: E402
 from dir7.export import load_model              # noqa: E402
 from dir7.text_encoder import batch_tokens      # noqa: E402
 from evaluate import pick_concepts, sample_all  # noqa: E402
@@ -61,13 +61,9 @@ def held_out_concepts(meta, sources=EVAL_SOURCES):
     return out
 
 
-def names(meta, concepts):
-    return [meta[i]["captions"]["en"][0] for i in concepts]
-
-
 def english_prompts(meta, sources=EVAL_SOURCES):
     """Every held-out concept's first English caption, once each, in data set order."""
-    return names(meta, held_out_concepts(meta, sources))
+    return english_names(meta, held_out_concepts(meta, sources))
 
 
 def training_concepts(meta):
@@ -78,7 +74,7 @@ def training_concepts(meta):
 
 def training_prompts(meta):
     """The English names of training_concepts."""
-    return names(meta, training_concepts(meta))
+    return english_names(meta, training_concepts(meta))
 
 
 def prompt_images(data, images, meta, concepts):
@@ -235,7 +231,7 @@ def main():
     if not concepts:
         sys.exit(f"paired_eval: no prompts for --split {args.split} in {args.data}")
     concepts = concepts[args.skip:][:args.limit or None]
-    prompts = names(meta, concepts)
+    prompts = english_names(meta, concepts)
     real = prompt_images(args.data, images, meta, concepts)
     if real is None:
         print(f"paired_eval: {args.data} lacks the prompts' images: no drawn measure", flush=True)

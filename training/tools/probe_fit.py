@@ -21,7 +21,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7 import rwkv7                                      # noqa: E402
 from dir7.clip import load_clip                             # noqa: E402
-from dir7.dataset import as_model_input, load, probe_indices, require_filled  # noqa: E402
+from dir7.dataset import (as_model_input, english_names, load, probe_indices,  # noqa: E402
+                          require_filled)
 from dir7.export import load_model                          # noqa: E402
 from dir7.text_encoder import batch_tokens                  # noqa: E402
 from evaluate import grid, retrieval, sample_all            # noqa: E402
@@ -56,7 +57,7 @@ def main():
     images, meta = load(args.data)
     pick = probe_indices(meta, args.images, "train", args.source)
     require_filled(args.data, pick)
-    names = [meta[i]["captions"]["en"][0] for i in pick]
+    names = english_names(meta, pick)
     real = as_model_input(images[pick]).to(dev)
     gen = sample_all(model, names, args.steps, args.guidance, batch=64, dev=dev)
     ids, mask = batch_tokens(names, model.cfg.text.max_len, dev)
