@@ -379,7 +379,9 @@ shiptest)
   cp "$CAND" "runs/dir7-$name.safetensors" || exit 1
   PAIRED_ARGS="--data $ship_data ${PAIRED_ARGS:-}" paired_run "$name"
   (cd runs && tar cf "$OUT/paired.tar" "paired-$name")
-  [ -e ../.carry/evalset.npz ] && onedraw_run "runs/dir7-$name.safetensors"
+  # ONEDRAW=0: the paired test alone (a short call whose budget has no room for the
+  # one-draw evaluation, or a second shiptest on the same machine)
+  [ -e ../.carry/evalset.npz ] && [ "${ONEDRAW:-1}" != 0 ] && onedraw_run "runs/dir7-$name.safetensors"
   echo "shiptest done at $(( $(date +%s) - T0 )) s"
   ;;
 bg)
