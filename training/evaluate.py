@@ -22,7 +22,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import encode_images, load_clip             # noqa: E402
-from dir7.dataset import EVAL_SOURCES, as_model_input, english_names, load  # noqa: E402
+from dir7.dataset import (EVAL_SOURCES, as_model_input, english_names,  # noqa: E402
+                          first_of_each_name, load)
 from dir7.diffusion import alphas_cumprod, predicted_x0, timesteps  # noqa: E402
 from dir7.export import load_model                         # noqa: E402
 from dir7.noise import randn_torch                         # noqa: E402
@@ -119,13 +120,8 @@ def pick_concepts(meta, split="held_out"):
     order = random.Random(0).sample(pool, len(pool))
 
     def distinct(indices, source=None):
-        seen, out = set(), []
-        for i in indices:
-            name = meta[i]["captions"]["en"][0]
-            if (source is None or meta[i]["source"] == source) and name not in seen:
-                seen.add(name)
-                out.append(i)
-        return out[:100]
+        of_source = [i for i in indices if source is None or meta[i]["source"] == source]
+        return first_of_each_name(meta, of_source)[:100]
 
     return pool, distinct(order), distinct(pool if split == "held_out" else order, "emoji")
 

@@ -96,6 +96,16 @@ def english_names(meta, rows):
     return [meta[i]["captions"]["en"][0] for i in rows]
 
 
+def first_of_each_name(meta, rows):
+    """The rows, in their order, less any whose English name an earlier one has."""
+    seen, out = set(), []
+    for i, name in zip(rows, english_names(meta, rows)):
+        if name not in seen:
+            seen.add(name)
+            out.append(i)
+    return out
+
+
 def caption(meta, rng, lang=None):
     """(caption, language) for one image: its name, or name plus keywords."""
     caps = meta["captions"]

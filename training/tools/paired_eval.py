@@ -38,7 +38,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7 import rwkv7                          # noqa: E402
 from dir7.clip import encode_images, load_clip  # noqa: E402
-from dir7.dataset import EVAL_SOURCES, as_model_input, blank_rows, english_names, load  # noqa: E402
+from dir7.dataset import (EVAL_SOURCES, as_model_input, blank_rows, english_names,  # noqa: E402
+                          first_of_each_name, load)
 from dir7.export import load_model              # noqa: E402
 from dir7.text_encoder import batch_tokens      # noqa: E402
 from evaluate import pick_concepts, sample_all  # noqa: E402
@@ -52,13 +53,8 @@ def held_out_concepts(meta, sources=EVAL_SOURCES):
     caption, in data set order (of EVAL_SOURCES: the 379 prompts of every ship test;
     of ("tuxpaint",): the held-out stamps' names, animals and objects that the emoji
     and clip art lack)."""
-    seen, out = set(), []
-    for i, m in enumerate(meta):
-        name = m["captions"]["en"][0]
-        if m["held_out"] and m["source"] in sources and name not in seen:
-            seen.add(name)
-            out.append(i)
-    return out
+    pool = [i for i, m in enumerate(meta) if m["held_out"] and m["source"] in sources]
+    return first_of_each_name(meta, pool)
 
 
 def english_prompts(meta, sources=EVAL_SOURCES):
