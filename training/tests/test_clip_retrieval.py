@@ -43,3 +43,17 @@ def test_ranks_count_only_other_names():
     assert r.tolist() == [0, 0, 0, 1]
     s = summary(r)
     assert s["top1"] == 0.75 and s["top5"] == 1.0 and s["n"] == 4
+
+
+def test_paired_counts_the_images_only_one_clip_ranks_high():
+    from tools.clip_retrieval import paired
+    first = torch.tensor([0, 0, 3, 7, 2, 0])
+    other = torch.tensor([0, 1, 0, 0, 9, 0])
+    got = paired(first, other)
+    # top 1: other alone hits images 2 and 3, first alone image 1 (image 4 neither)
+    assert (got["top1"]["only_other"], got["top1"]["only_first"]) == (2, 1)
+    # top 5: other alone hits image 3 (rank 0 against 7), first alone image 4 (2 against 9)
+    assert (got["top5"]["only_other"], got["top5"]["only_first"]) == (1, 1)
+    assert got["top1"]["p"] == 1.0
+    lopsided = paired(torch.full((8,), 6), torch.zeros(8, dtype=torch.long))
+    assert lopsided["top5"] == {"only_other": 8, "only_first": 0, "p": 2 / 2 ** 8}

@@ -9,6 +9,11 @@ Sets: the training emoji, the training clip art (a fixed sample of --images),
 and every held-out image (unseen concepts). An image whose name equals the
 query's (skin-tone variants, clip art with one title) counts as a hit, so
 rank = the number of images with another name that score above the own one.
+
+Given several CLIPs, each later one is also compared with the first on the same
+images: per set, the images only it ranks in the top 1 / top 5 and those only the
+first does, with the exact sign test of tools/compare_eval (a continued CLIP against
+the one it started from: phase 41's gate, training/checkpoints/README.md).
 """
 import argparse
 import json
@@ -22,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import encode_images, load_clip             # noqa: E402
 from dir7.dataset import as_model_input, english_names, load  # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
+from tools.compare_eval import sign_test                   # noqa: E402
 
 
 def ranks(clip, max_len, x, names, dev, chunk=256):
@@ -43,6 +49,16 @@ def summary(r):
             "top20": (r < 20).float().mean().item(), "n": len(r)}
 
 
+def paired(first, other):
+    """other's hits against first's, image by image: {top1, top5: only_other, only_first, p}"""
+    out = {}
+    for k in (1, 5):
+        wins = int(((other < k) & (first >= k)).sum())
+        losses = int(((first < k) & (other >= k)).sum())
+        out[f"top{k}"] = {"only_other": wins, "only_first": losses, "p": sign_test(wins, losses)}
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clip", action="append", required=True, help="a CLIP checkpoint; may repeat")
@@ -60,14 +76,18 @@ def main():
         "train_clipart": sorted(rng.choice(art, min(args.images, len(art)), replace=False).tolist()),
         "held_out": [i for i, m in enumerate(meta) if m["held_out"]],
     }
-    result = {}
+    result, first = {}, None
     for path in args.clip:
         clip, step = load_clip(path, dev)
         max_len = clip.cfg.text.max_len
-        res = {"step": step}
+        res, rk = {"step": step}, {}
         for name, idx in sets.items():
-            res[name] = summary(ranks(clip, max_len, as_model_input(images[idx]),
-                                      english_names(meta, idx), dev))
+            rk[name] = ranks(clip, max_len, as_model_input(images[idx]), english_names(meta, idx), dev)
+            res[name] = summary(rk[name])
+        if first is None:
+            first = rk
+        else:
+            res["against_first"] = {name: paired(first[name], rk[name]) for name in sets}
         result[path] = res
         print(path, json.dumps(res), flush=True)
     if args.out:
