@@ -60,7 +60,6 @@ def main():
     ap.add_argument("--data", default="cache/dataset")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    torch.set_grad_enabled(False)
     images, meta = load(args.data)
     rows = held_out_concepts(meta)
     names, x = english_names(meta, rows), as_model_input(images[rows])
@@ -70,7 +69,8 @@ def main():
     rank = {}
     for side, path, text in (("old", args.old_clip, args.old_text), ("new", args.new_clip, args.new_text)):
         clip, _ = load_clip(path, text_from=text)
-        rank[side] = ranks(clip, clip.cfg.text.max_len, x, names, "cpu").numpy()
+        with torch.no_grad():
+            rank[side] = ranks(clip, clip.cfg.text.max_len, x, names, "cpu").numpy()
         print(f"{side} encoder ({path}): top-1 {(rank[side] < 1).mean():.3f}, top-5 {(rank[side] < 5).mean():.3f}")
     result = by_encoder_gain(rank["old"], rank["new"], [y["clip_score"] - x_["clip_score"] for x_, y in zip(a, b)])
     print(f"Spearman(encoder gain, B - A) {result['spearman']:+.3f} (p {result['spearman_p']:.3f})")

@@ -37,6 +37,7 @@ def concept_rows(meta, split):
     return held_out_concepts(meta) if split == "held_out" else training_concepts(meta)
 
 
+@torch.no_grad()
 def model_losses(model, x0, names, timesteps, seed=0, batch=32):
     """[caption kind, timestep, image] noise MSE; the noise depends on seed, the
     timestep and the image's place only, so two models see the same noise"""
@@ -97,7 +98,6 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default=None, help="folder for the per-image losses and compare.json")
     args = ap.parse_args()
-    torch.set_grad_enabled(False)
     timesteps = [int(s) for s in args.timesteps.split(",")]
     images, meta = load(args.data)
     rows = concept_rows(meta, args.split)
