@@ -57,3 +57,19 @@ def test_paired_counts_the_images_only_one_clip_ranks_high():
     assert got["top1"]["p"] == 1.0
     lopsided = paired(torch.full((8,), 6), torch.zeros(8, dtype=torch.long))
     assert lopsided["top5"] == {"only_other": 8, "only_first": 0, "p": 2 / 2 ** 8}
+
+
+def test_the_gate_wants_held_out_better_and_no_training_set_worse():
+    from tools.clip_retrieval import gate
+
+    def sets(held, emoji, art):
+        return {name: {"top1": {"only_other": w, "only_first": l, "p": p}}
+                for name, (w, l, p) in (("held_out", held), ("train_emoji", emoji), ("train_clipart", art))}
+    # phase 29's CLIP against its start (docs/eval/phase41/gate-check-phase29-clip.json)
+    assert gate(sets((37, 16, 0.0055), (837, 101, 0.0), (369, 71, 0.0))) == (True, [])
+    ok, why = gate(sets((20, 16, 0.62), (30, 30, 1.0), (5, 5, 1.0)))
+    assert not ok and why[0].startswith("held-out top-1 not better")
+    ok, why = gate(sets((40, 10, 0.0001), (10, 60, 0.0001), (5, 6, 1.0)))
+    assert not ok and why == ["train_emoji top-1 worse (10 / 60, p 0.0001)"]
+    # a training set a little worse, but not by the test, does not stop it
+    assert gate(sets((40, 10, 0.0001), (20, 25, 0.55), (5, 6, 1.0)))[0]

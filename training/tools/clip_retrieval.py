@@ -59,6 +59,21 @@ def paired(first, other):
     return out
 
 
+def gate(against_first, alpha=0.05):
+    """Phase 41's gate (docs/eval/phase41/ship-rule.md) for a continued CLIP against its
+    start: held-out top-1 better by the sign test, neither training set's top-1 worse.
+    Returns (passes, reasons)."""
+    why = []
+    held = against_first["held_out"]["top1"]
+    if not (held["only_other"] > held["only_first"] and held["p"] < alpha):
+        why.append(f"held-out top-1 not better ({held['only_other']} / {held['only_first']}, p {held['p']:.3g})")
+    for name in ("train_emoji", "train_clipart"):
+        t = against_first[name]["top1"]
+        if t["only_first"] > t["only_other"] and t["p"] < alpha:
+            why.append(f"{name} top-1 worse ({t['only_other']} / {t['only_first']}, p {t['p']:.3g})")
+    return not why, why
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clip", action="append", required=True, help="a CLIP checkpoint; may repeat")
@@ -90,6 +105,10 @@ def main():
             res["against_first"] = {name: paired(first[name], rk[name]) for name in sets}
         result[path] = res
         print(path, json.dumps(res), flush=True)
+        if "against_first" in res:
+            ok, why = gate(res["against_first"])
+            print(f"{path} against {args.clip[0]}: phase 41's gate "
+                  + ("passes" if ok else "fails: " + "; ".join(why)), flush=True)
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=1)
