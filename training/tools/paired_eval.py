@@ -57,6 +57,13 @@ def held_out_concepts(meta, sources=EVAL_SOURCES):
     return first_of_each_name(meta, pool)
 
 
+def split_concepts(meta, split):
+    """The concepts (indices into meta) of a --split: held_out, train or stamps."""
+    if split == "stamps":
+        return held_out_concepts(meta, ("tuxpaint",))
+    return {"train": training_concepts, "held_out": held_out_concepts}[split](meta)
+
+
 def english_prompts(meta, sources=EVAL_SOURCES):
     """Every held-out concept's first English caption, once each, in data set order."""
     return english_names(meta, held_out_concepts(meta, sources))
@@ -222,8 +229,7 @@ def main():
     rwkv7.WKV_IMPL = "batched"
     os.makedirs(args.out, exist_ok=True)
     images, meta = load(args.data)
-    concepts = {"train": training_concepts, "held_out": held_out_concepts,
-                "stamps": lambda m: held_out_concepts(m, ("tuxpaint",))}[args.split](meta)
+    concepts = split_concepts(meta, args.split)
     if not concepts:
         sys.exit(f"paired_eval: no prompts for --split {args.split} in {args.data}")
     concepts = concepts[args.skip:][:args.limit or None]

@@ -28,13 +28,9 @@ from dir7.diffusion import alphas_cumprod                     # noqa: E402
 from dir7.export import load_model                            # noqa: E402
 from tools.caption_gain import losses                         # noqa: E402
 from tools.compare_eval import bootstrap_ci                   # noqa: E402
-from tools.paired_eval import held_out_concepts, training_concepts  # noqa: E402
+from tools.paired_eval import split_concepts                  # noqa: E402
 
 CAPTIONS = ("name", "empty")
-
-
-def concept_rows(meta, split):
-    return held_out_concepts(meta) if split == "held_out" else training_concepts(meta)
 
 
 @torch.no_grad()
@@ -100,7 +96,7 @@ def main():
     args = ap.parse_args()
     timesteps = [int(s) for s in args.timesteps.split(",")]
     images, meta = load(args.data)
-    rows = concept_rows(meta, args.split)
+    rows = split_concepts(meta, args.split)
     x0, names = as_model_input(images[rows]), english_names(meta, rows)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
