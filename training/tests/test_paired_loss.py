@@ -52,19 +52,23 @@ def test_the_noise_is_the_images_not_the_batchs(tiny):
 
 def test_a_file_against_itself_differs_by_nothing(tmp_path, monkeypatch, tiny, capsys):
     run_main(monkeypatch, "--a", "a.safetensors", "--b", "a.safetensors", "--out", str(tmp_path))
-    result = json.loads((tmp_path / "compare.json").read_text())
+    result = json.loads((tmp_path / "compare-a-a-held_out.json").read_text())
     assert all(r["b_minus_a_pct"] == 0 and r["ci95"] == [0, 0] for r in result["per_timestep"])
     assert result["gain"]["b_minus_a"] == 0
 
 
 def test_saved_losses_stand_in_for_their_file(tmp_path, monkeypatch, tiny):
     run_main(monkeypatch, "--a", "a.safetensors", "--b", "b.safetensors", "--out", str(tmp_path / "files"))
-    from_files = json.loads((tmp_path / "files" / "compare.json").read_text())
+    from_files = json.loads((tmp_path / "files" / "compare-a-b-held_out.json").read_text())
     assert any(r["b_minus_a_pct"] != 0 for r in from_files["per_timestep"])
     saved = [str(tmp_path / "files" / f"loss-{n}.npz") for n in "ab"]
     run_main(monkeypatch, "--a", saved[0], "--b", saved[1], "--out", str(tmp_path / "saved"))
-    assert json.loads((tmp_path / "saved" / "compare.json").read_text())["per_timestep"] == \
+    assert json.loads((tmp_path / "saved" / "compare-a-b-held_out.json").read_text())["per_timestep"] == \
         from_files["per_timestep"]
+    # a second comparison in the same folder keeps the first
+    run_main(monkeypatch, "--a", "a.safetensors", "--b", "a.safetensors", "--out", str(tmp_path / "files"))
+    assert sorted(p.name for p in (tmp_path / "files").glob("compare-*.json")) == \
+        ["compare-a-a-held_out.json", "compare-a-b-held_out.json"]
     # losses saved at other timesteps are refused, not compared
     monkeypatch.setattr(sys, "argv", ["paired_loss.py", "--timesteps", "200,700",
                                       "--a", saved[0], "--b", saved[1]])

@@ -49,6 +49,12 @@ def model_losses(model, x0, names, timesteps, seed=0, batch=32):
     return out
 
 
+def file_name(path):
+    """a model file's or saved losses' short name: p31 for p31.safetensors or loss-p31.npz"""
+    name = os.path.basename(path).removesuffix(".safetensors").removesuffix(".npz")
+    return name.removeprefix("loss-")
+
+
 def measured(path, x0, names, timesteps, seed, out_dir):
     """a model file's losses, or those saved earlier (an .npz from this tool)"""
     if path.endswith(".npz"):
@@ -60,8 +66,7 @@ def measured(path, x0, names, timesteps, seed, out_dir):
     model = load_model(path).eval()
     loss = model_losses(model, x0, names, timesteps, seed)
     if out_dir:
-        name = os.path.basename(path).removesuffix(".safetensors")
-        np.savez(os.path.join(out_dir, f"loss-{name}.npz"), loss=loss, timesteps=np.array(timesteps),
+        np.savez(os.path.join(out_dir, f"loss-{file_name(path)}.npz"), loss=loss, timesteps=np.array(timesteps),
                  seed=seed, names=np.array(names))
     return loss
 
@@ -92,7 +97,7 @@ def main():
     ap.add_argument("--split", default="held_out", choices=["held_out", "train"])
     ap.add_argument("--timesteps", default="100,300,500,700,900")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--out", default=None, help="folder for the per-image losses and compare.json")
+    ap.add_argument("--out", default=None, help="folder for the per-image losses and compare-A-B-SPLIT.json")
     args = ap.parse_args()
     timesteps = [int(s) for s in args.timesteps.split(",")]
     images, meta = load(args.data)
@@ -110,7 +115,9 @@ def main():
     print(f"name's gain over the empty prompt: a {gain['a']:.4f} b {gain['b']:.4f}  "
           f"b - a {gain['b_minus_a']:+.4f} ({lo:+.4f}, {hi:+.4f}); {len(rows)} images, {args.split}")
     if args.out:
-        with open(os.path.join(args.out, "compare.json"), "w") as f:
+        # named by the pair, so that a second comparison in the same folder keeps the first
+        pair = f"compare-{file_name(args.a)}-{file_name(args.b)}-{args.split}.json"
+        with open(os.path.join(args.out, pair), "w") as f:
             json.dump({"a": args.a, "b": args.b, "split": args.split, "images": len(rows),
                        "per_timestep": per_t, "gain": gain}, f, indent=1)
 
