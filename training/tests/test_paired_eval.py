@@ -243,3 +243,41 @@ def test_the_stand_in_gives_no_drawn_measure(tmp_path, monkeypatch, tiny_models,
     run_main(monkeypatch, *tiny_models, "--draws", "1", "--out", str(tmp_path))
     assert "lacks the prompts' images: no drawn measure" in capsys.readouterr().out
     assert not [n for n in os.listdir(tmp_path) if "drawn" in n]
+
+
+def test_pool_rows_are_training_images_of_other_names():
+    meta = [{"captions": {"en": [n]}, "held_out": h, "source": "emoji"} for n, h in
+            [("cat", True), ("dog", False), ("cat", False), ("sun", False), ("fox", True)]]
+    assert pe.pool_rows(meta, ["cat", "fox"]) == [1, 3]
+
+
+def test_drawn_pool_ranks_the_own_image_among_the_training_images_too(tmp_path, monkeypatch, tiny_models):
+    # four seen concepts, and training images of other names; b draws each prompt's own
+    # image (rank 0 among all), a draws a pool image (another name's) for the first
+    # prompt: the pool measure ranks p0's own image below that one
+    meta = [{"captions": {"en": [n]}, "held_out": False, "source": "emoji"} for n in
+            ["p0", "p1", "p2", "p3", "other0", "other1", "p0"]]
+    images = np.random.default_rng(1).integers(0, 256, (len(meta), 16, 16, 4), dtype=np.uint8)
+    monkeypatch.setattr(pe, "load", lambda path: (images, meta))
+    monkeypatch.setattr(pe, "training_concepts", lambda meta: [0, 1, 2, 3])
+    own = pe.as_model_input(images[:4])
+    a_draws = own.clone()
+    a_draws[0] = pe.as_model_input(images[4:5])[0]   # "other0" for "p0"
+    models = {}
+    real_load = pe.load_model
+
+    def keep(path):
+        models[path] = real_load(path)
+        return models[path]
+    monkeypatch.setattr(pe, "load_model", keep)
+    monkeypatch.setattr(pe, "draw", lambda model, *rest: own if model is models["b"] else a_draws)
+    run_main(monkeypatch, *tiny_models, "--split", "train", "--draws", "1", "--drawn-pool",
+             "--out", str(tmp_path))
+
+    def ranks(name):
+        return [json.loads(x)["rank"] for x in (tmp_path / name).read_text().splitlines()]
+    assert ranks("per-prompt-b-j1-drawn-pool.jsonl") == [0, 0, 0, 0]
+    assert ranks("per-prompt-a-j1-drawn-pool.jsonl")[0] >= 1    # other0 is nearer than p0's own
+    assert ranks("per-prompt-a-j1-drawn-pool.jsonl")[1:] == [0, 0, 0]
+    # the second "p0" image is left out of the pool: drawing p0's own image is no mistake
+    assert pe.pool_rows(meta, ["p0", "p1", "p2", "p3"]) == [4, 5]

@@ -16,7 +16,10 @@ prompt's "clip_score" there is 100 x the cosine, in J's image space, between its
 generated image and its concept's real image (held out: the first of that name), and
 its rank is that real image's place among all the prompts' real images. The
 judges' text towers already name p31's images about as often as real ones;
-image to image is what a recognisable object needs. After each draw (both models)
+image to image is what a recognisable object needs. --drawn-pool adds
+J-drawn-pool: the same, but the real image's rank is among the prompts' real
+images and every training image of another name too (about 10,000: a choice
+among 100 seen concepts is too easy to tell kinds from objects). After each draw (both models)
 it writes, per judge J, OUT/per-prompt-{a,b}-J.jsonl (set "english_all", the
 format tools/compare_eval.py reads) and OUT/compare-J.md, so a run cut short
 still leaves a paired result over the draws done; --minutes stops it from
@@ -87,6 +90,14 @@ def prompt_images(data, images, meta, concepts):
     if len(images) != len(meta) or blank_rows(data, concepts)[1]:
         return None
     return as_model_input(images[concepts])
+
+
+def pool_rows(meta, prompts):
+    """The training images (held_out False) that --drawn-pool ranks against besides the
+    prompts' own: those whose English name is none of the prompts' (another image of a
+    prompt's own name is no mistake to draw)."""
+    names = set(prompts)
+    return [i for i, e in enumerate(meta) if not e["held_out"] and e["captions"]["en"][0] not in names]
 
 
 def draw(model, prompts, d, steps, guidance, batch, dev):
@@ -216,6 +227,8 @@ def main():
     ap.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
                     help="draw only the draws d with d %% N == K, and save each to OUT/draw-D.pt for "
                          "--merge (one GPU each: the ship test on a multi-GPU machine)")
+    ap.add_argument("--drawn-pool", action="store_true",
+                    help="also J-drawn-pool: the drawn measure ranked among every training image too")
     ap.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                     help="no drawing: sum the draws that --shard runs saved in DIRs and write the results")
     ap.add_argument("--out", required=True)
@@ -251,6 +264,11 @@ def main():
             targets[name] = (name, judges[name].encode_text(ids, mask))
         if real is not None:
             targets.update({f"{j}-drawn": (j, encode_images(clip, real, dev)) for j, clip in judges.items()})
+            if args.drawn_pool:   # the prompts' own images first: rows() ranks against the diagonal
+                pool = as_model_input(images[pool_rows(meta, prompts)])
+                targets.update({f"{j}-drawn-pool": (j, torch.cat([targets[f"{j}-drawn"][1],
+                                                                   encode_images(clip, pool, dev)]))
+                                for j, clip in judges.items()})
         sims, done = {}, 0
         k, n = args.shard or (0, 1)
         for d in range(k, args.draws, n):
