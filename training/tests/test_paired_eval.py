@@ -277,6 +277,7 @@ def test_drawn_pool_ranks_the_own_image_among_the_training_images_too(tmp_path, 
     def ranks(name):
         return [json.loads(x)["rank"] for x in (tmp_path / name).read_text().splitlines()]
     assert ranks("per-prompt-b-j1-drawn-pool.jsonl") == [0, 0, 0, 0]
+    assert "own image b - a" in (tmp_path / "compare-j1-drawn-pool.md").read_text()
     assert ranks("per-prompt-a-j1-drawn-pool.jsonl")[0] >= 1    # other0 is nearer than p0's own
     assert ranks("per-prompt-a-j1-drawn-pool.jsonl")[1:] == [0, 0, 0]
     # the second "p0" image is left out of the pool: drawing p0's own image is no mistake

@@ -143,7 +143,7 @@ def write_results(out, prompts, sims, draws):
                 f.writelines(json.dumps(x, ensure_ascii=False) + "\n" for x in r)
         c = compare_set(per["a"], per["b"])
         t1, t5 = c["top1"], c["top5"]
-        what = "similarity to the prompt's own image" if judge.endswith("-drawn") else "CLIP score"
+        what = "similarity to the prompt's own image" if "-drawn" in judge else "CLIP score"
         text = (f"{judge}, {len(prompts)} prompts x {draws} draws: {what} b - a "
                 f"{c['clip_score_diff']:+.2f} ({c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}): {c['clip_score']}; "
                 f"top-1 only b / only a {t1['only_b']} / {t1['only_a']} (p {t1['p']:.3f}): {t1['verdict']}; "
