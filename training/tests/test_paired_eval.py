@@ -207,6 +207,18 @@ def test_prompt_images_only_from_a_data_set_that_holds_them(tmp_path):
     assert pe.prompt_images(str(tmp_path), images, meta, [3, 0]) is not None
 
 
+def loaded_models(monkeypatch):
+    """{path: model} of the models paired_eval loads (from tiny_models' loader), so that a
+    fake draw can tell a from b"""
+    models, real_load = {}, pe.load_model
+
+    def keep(path):
+        models[path] = real_load(path)
+        return models[path]
+    monkeypatch.setattr(pe, "load_model", keep)
+    return models
+
+
 def test_drawn_measure_pairs_each_prompt_with_its_own_real_image(tmp_path, monkeypatch, tiny_models):
     # b "draws" each prompt's own real image, a draws them one place out of turn: by the
     # drawn measure every b image is nearest its own (cosine 1, rank 0) and b is better;
@@ -220,13 +232,7 @@ def test_drawn_measure_pairs_each_prompt_with_its_own_real_image(tmp_path, monke
     def fake_draw(model, prompts, d, steps, guidance, batch, dev):
         assert len(prompts) == 5
         return own if model is models["b"] else own.roll(1, 0)
-    models = {}
-    real_load = pe.load_model
-
-    def keep(path):
-        models[path] = real_load(path)
-        return models[path]
-    monkeypatch.setattr(pe, "load_model", keep)
+    models = loaded_models(monkeypatch)
     monkeypatch.setattr(pe, "draw", fake_draw)
     run_main(monkeypatch, *tiny_models, "--draws", "1", "--skip", "1", "--out", str(tmp_path))
     rows = [json.loads(x) for x in (tmp_path / "per-prompt-b-j1-drawn.jsonl").read_text().splitlines()]
@@ -263,13 +269,7 @@ def test_drawn_pool_ranks_the_own_image_among_the_training_images_too(tmp_path, 
     own = pe.as_model_input(images[:4])
     a_draws = own.clone()
     a_draws[0] = pe.as_model_input(images[4:5])[0]   # "other0" for "p0"
-    models = {}
-    real_load = pe.load_model
-
-    def keep(path):
-        models[path] = real_load(path)
-        return models[path]
-    monkeypatch.setattr(pe, "load_model", keep)
+    models = loaded_models(monkeypatch)
     monkeypatch.setattr(pe, "draw", lambda model, *rest: own if model is models["b"] else a_draws)
     run_main(monkeypatch, *tiny_models, "--split", "train", "--draws", "1", "--drawn-pool",
              "--out", str(tmp_path))
