@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import encode_images, load_clip             # noqa: E402
 from dir7.dataset import as_model_input, english_names, load  # noqa: E402
 from dir7.text_encoder import batch_tokens                 # noqa: E402
-from tools.compare_eval import sign_test                   # noqa: E402
+from tools.compare_eval import sign_test, sign_verdict     # noqa: E402
 
 
 def ranks(clip, max_len, x, names, dev, chunk=256):
@@ -63,14 +63,18 @@ def gate(against_first, alpha=0.05):
     """Phase 41's gate (docs/eval/phase41/ship-rule.md) for a continued CLIP against its
     start: held-out top-1 better by the sign test, neither training set's top-1 worse.
     Returns (passes, reasons)."""
-    why = []
-    held = against_first["held_out"]["top1"]
-    if not (held["only_other"] > held["only_first"] and held["p"] < alpha):
-        why.append(f"held-out top-1 not better ({held['only_other']} / {held['only_first']}, p {held['p']:.3g})")
-    for name in ("train_emoji", "train_clipart"):
+    def top1(name):
         t = against_first[name]["top1"]
-        if t["only_first"] > t["only_other"] and t["p"] < alpha:
-            why.append(f"{name} top-1 worse ({t['only_other']} / {t['only_first']}, p {t['p']:.3g})")
+        return (sign_verdict(t["only_other"], t["only_first"], t["p"], alpha),
+                f"({t['only_other']} / {t['only_first']}, p {t['p']:.3g})")
+    why = []
+    verdict, counts = top1("held_out")
+    if verdict != "better":
+        why.append(f"held-out top-1 not better {counts}")
+    for name in ("train_emoji", "train_clipart"):
+        verdict, counts = top1(name)
+        if verdict == "worse":
+            why.append(f"{name} top-1 worse {counts}")
     return not why, why
 
 

@@ -47,6 +47,11 @@ def sign_test(wins, losses):
     return min(1.0, 2 * tail)
 
 
+def sign_verdict(wins, losses, p, alpha=0.05):
+    """"better" / "worse" where the sign test's p is below alpha, else "no difference"."""
+    return "no difference" if p >= alpha else "better" if wins > losses else "worse"
+
+
 def bootstrap_ci(diffs, reps=BOOTSTRAP, seed=0):
     """95% percentile interval of the mean of diffs, resampling prompts"""
     d = np.asarray(diffs, dtype=np.float64)
@@ -68,7 +73,7 @@ def compare_set(a, b):
         losses = sum(x["rank"] < k <= y["rank"] for x, y in zip(a, b))
         p = sign_test(wins, losses)
         out[f"top{k}"] = {"only_b": wins, "only_a": losses, "p": p,
-                          "verdict": "no difference" if p >= 0.05 else "better" if wins > losses else "worse"}
+                          "verdict": sign_verdict(wins, losses, p)}
     return out
 
 

@@ -40,10 +40,11 @@ def by_encoder_gain(old_rank, new_rank, diff, reps=20000, seed=0):
         ci = bootstrap_ci(diff[m]) if m.sum() > 1 else (float("nan"), float("nan"))
         groups[name] = {"n": int(m.sum()), "b_minus_a": float(diff[m].mean()) if m.any() else float("nan"),
                         "ci95": list(ci)}
-    worse = gain < 0
-    observed = diff[~worse].mean() - diff[worse].mean()
+    def not_worse_minus_worse(worse):
+        return diff[~worse].mean() - diff[worse].mean()
+    observed = not_worse_minus_worse(gain < 0)
     rng = np.random.default_rng(seed)
-    perm = np.array([(lambda w: diff[~w].mean() - diff[w].mean())(rng.permutation(worse)) for _ in range(reps)])
+    perm = np.array([not_worse_minus_worse(rng.permutation(gain < 0)) for _ in range(reps)])
     rho, p_rho = spearmanr(gain, diff)
     return {"spearman": float(rho), "spearman_p": float(p_rho), "groups": groups,
             "not_worse_minus_worse": float(observed), "permutation_p": float(np.mean(np.abs(perm) >= abs(observed)))}
