@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compile_cache                                       # noqa: E402
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
+from data.everyday import read_list                        # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
 from dir7.dataset import TrainSet                          # noqa: E402
 from dir7.diffusion import PREDICTIONS, TimestepNorm, alphas_cumprod, min_snr_weight, training_target  # noqa: E402
@@ -61,9 +62,28 @@ def source_weights(meta, emoji_weight=1.0, stamp_weight=None):
     return torch.tensor(w, dtype=torch.double)
 
 
-def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0, stamp_weight=None):
+def focus_weights(meta, w, focus, share):
+    """w (None: all 1) with the emoji whose ids are in focus scaled to take share of the
+    draws together; the other images keep their weights relative to each other. A model
+    aimed at drawing fewer, everyday concepts well (data/everyday.py; training log,
+    phase 42) still draws the rest, so that unseen prompts keep what they had."""
+    if not 0 < share < 1:
+        raise SystemExit("train.py: --focus-share must be between 0 and 1")
+    w = torch.ones(len(meta), dtype=torch.double) if w is None else w.clone()
+    mask = torch.tensor([m["source"] == "emoji" and m["id"] in focus for m in meta])
+    fw, rw = w[mask].sum(), w[~mask].sum()
+    if fw == 0 or rw == 0:
+        raise SystemExit("train.py: --focus must name some training emoji and leave others to draw")
+    w[mask] *= share / (1 - share) * rw / fw
+    return w
+
+
+def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0, stamp_weight=None, focus=None):
+    """focus: (emoji ids, share of the draws) or None."""
     ds = TrainSet(data, "train", augment=True, seed=seed + rank, probe=probe)
     w = None if probe else source_weights(ds.meta, emoji_weight, stamp_weight)
+    if focus and not probe:
+        w = focus_weights(ds.meta, w, *focus)
     if probe:   # a few images: draw with replacement, 100 batches an epoch, so a batch may exceed
         # the set and the loader does not restart its workers every step
         sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=100 * batch,
@@ -290,9 +310,13 @@ def train_denoiser(args, rank, world, control, dev):
         log(rank, f"denoiser: compile cache: {loaded}")
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
     text_cache = TextFeatureCache(model, dev, args.text_cache_gb * 2 ** 30) if args.text_cache_gb else None
-    ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe, args.stamp_weight)
+    focus = (read_list(args.focus), args.focus_share) if args.focus else None
+    ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe, args.stamp_weight, focus)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
     log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
+    if focus:
+        n = sum(m["source"] == "emoji" and m["id"] in focus[0] for m in ds.meta)
+        log(rank, f"denoiser: focus: {n} emoji of {args.focus} take {focus[1]:.0%} of the draws")
 
     def checkpoint(step):
         save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
@@ -394,6 +418,10 @@ def main():
     ap.add_argument("--stamp-weight", type=float, default=None,
                     help="denoiser: sampling weight of Tux Paint stamps alone (default: --emoji-weight's; "
                          "0 leaves them out, the data set and its held-out split unchanged)")
+    ap.add_argument("--focus", default=None, metavar="FILE",
+                    help="denoiser: emoji drawn more often, one per line (data/everyday-emoji.txt)")
+    ap.add_argument("--focus-share", type=float, default=0.5,
+                    help="denoiser: with --focus, the share of all draws that go to those emoji")
     ap.add_argument("--t-min", type=int, default=0,
                     help="denoiser: draw timesteps from [t-min, T) only (the noisy end, where the prompt decides)")
     ap.add_argument("--t-norm", action="store_true",

@@ -195,6 +195,17 @@ def test_concepts_are_the_images_of_the_prompts_in_order():
     assert pe.training_concepts(meta) == evaluate.pick_concepts(meta, "train")[1]
 
 
+def test_everyday_concepts_are_the_listed_training_emoji_once_each():
+    meta = [{"captions": {"en": [n]}, "held_out": h, "source": src, "id": i} for n, h, src, i in
+            [("fox", False, "emoji", "F"), ("fox", True, "emoji", "F2"), ("sun", False, "openclipart", "S"),
+             ("apple", False, "emoji", "A"), ("fox", False, "emoji", "F3"), ("cat", False, "emoji", "C")]]
+    assert pe.everyday_concepts(meta, {"F", "F2", "S", "A", "F3"}) == [0, 3]
+    # the committed list: every id is one character, and a face is not on it
+    meta = [{"captions": {"en": ["grinning face"]}, "held_out": False, "source": "emoji", "id": "😀"},
+            {"captions": {"en": ["red apple"]}, "held_out": False, "source": "emoji", "id": "🍎"}]
+    assert pe.split_concepts(meta, "everyday") == [1]
+
+
 def test_prompt_images_only_from_a_data_set_that_holds_them(tmp_path):
     meta = [{"captions": {"en": [f"c{i}"]}, "held_out": True, "source": "emoji"} for i in range(5)]
     images = np.arange(5 * 2 * 2 * 4, dtype=np.uint8).reshape(5, 2, 2, 4)

@@ -46,3 +46,28 @@ def test_stamp_weight_zero_draws_no_stamp(tmp_path, monkeypatch):
             drawn[zero].update(int(i) for i in dl.sampler)
     assert {SOURCES[i % 4] for i in drawn[True]} == {"emoji", "openclipart"}
     assert "tuxpaint" in {SOURCES[i % 4] for i in drawn[False]}
+
+
+def test_focus_takes_its_share():
+    m = meta(8)   # emoji at 0 and 4
+    w = train.focus_weights(m, None, {"0"}, 0.5)
+    assert w[0] == pytest.approx(w.sum() / 2) and w[4] == 1 and w[1] == 1
+    # with source weights: the focus emoji take the share, the rest keep their ratios
+    w = train.focus_weights(m, train.source_weights(m, 2.0, 0.0), {"0", "4"}, 0.75)
+    assert (w[0] + w[4]) / w.sum() == pytest.approx(0.75)
+    assert w[2] == 0 and w[1] == w[3] == 1
+    for bad, match in (({"1"}, "some training emoji"), ({"0"}, "between 0 and 1")):
+        with pytest.raises(SystemExit, match=match):
+            train.focus_weights(m, None, bad, 0.5 if bad == {"1"} else 1.0)
+
+
+def test_focus_draws_its_share(tmp_path, monkeypatch):
+    m = meta()
+    np.save(tmp_path / "images.npy", np.zeros((40, 64, 64, 4), np.uint8))
+    with open(tmp_path / "meta.json", "w") as f:
+        json.dump(m, f)
+    monkeypatch.setattr(train, "args_workers", lambda: 0)
+    ds, dl = train.loader(str(tmp_path), 8, 0, 1, 0, focus=({"0", "4"}, 0.5))
+    drawn = [int(i) for _ in range(50) for i in dl.sampler]   # 2,000 draws
+    share = sum(i in (0, 4) for i in drawn) / len(drawn)
+    assert 0.45 < share < 0.55     # two of forty images: 5% without the focus

@@ -341,7 +341,7 @@ chunk)
   $TRAIN_DENOISER --run runs/b --cross-mode state --minutes "$minutes" --lr 1e-4 --batch "$BATCH" \
     --anneal --anneal-span "${SPAN:-0,1}" --init-model runs/init.safetensors --compile-cache runs/b/compile-cache.bin \
     --min-snr "${MIN_SNR:-0}" --emoji-weight "${EMOJI_WEIGHT:-1}" ${B_ARGS:-} > runs/b.log 2>&1
-  grep -E "steps|initialised|first step|compile cache|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
+  grep -E "steps|initialised|first step|compile cache|focus|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   tail -n 3 runs/b.log
   echo "training done at $(( $(date +%s) - T0 )) s"
   export_run b "${B_NAME:-chunk}" || { tail -n 20 runs/b.log; exit 1; }

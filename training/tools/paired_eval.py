@@ -39,6 +39,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from data.everyday import default_list, read_list  # noqa: E402
 from dir7 import rwkv7                          # noqa: E402
 from dir7.clip import encode_images, load_clip  # noqa: E402
 from dir7.dataset import (EVAL_SOURCES, as_model_input, blank_rows, english_names,  # noqa: E402
@@ -61,10 +62,18 @@ def held_out_concepts(meta, sources=EVAL_SOURCES):
 
 
 def split_concepts(meta, split):
-    """The concepts (indices into meta) of a --split: held_out, train or stamps."""
+    """The concepts (indices into meta) of a --split: held_out, train, stamps or everyday."""
     if split == "stamps":
         return held_out_concepts(meta, ("tuxpaint",))
-    return {"train": training_concepts, "held_out": held_out_concepts}[split](meta)
+    return {"train": training_concepts, "held_out": held_out_concepts, "everyday": everyday_concepts}[split](meta)
+
+
+def everyday_concepts(meta, listed=None):
+    """The training emoji of data/everyday-emoji.txt (or of listed, a set of ids), the first
+    of each English name, in data set order: what train.py --focus draws more often."""
+    listed = read_list(default_list()) if listed is None else listed
+    pool = [i for i, m in enumerate(meta) if not m["held_out"] and m["source"] == "emoji" and m["id"] in listed]
+    return first_of_each_name(meta, pool)
 
 
 def english_prompts(meta, sources=EVAL_SOURCES):
@@ -205,10 +214,11 @@ def main():
     ap.add_argument("--b", help="the candidate")
     ap.add_argument("--clip", nargs="+", help="judges (CLIP checkpoints)")
     ap.add_argument("--data", default="cache/dataset")
-    ap.add_argument("--split", default="held_out", choices=["held_out", "train", "stamps"],
+    ap.add_argument("--split", default="held_out", choices=["held_out", "train", "stamps", "everyday"],
                     help="held_out: every held-out concept (the ship test); train: the 100 training "
                          "concepts of evaluate.py --split train (how well seen concepts are drawn); "
-                         "stamps: the held-out Tux Paint stamps' names (since phase 33)")
+                         "stamps: the held-out Tux Paint stamps' names (since phase 33); everyday: "
+                         "the training emoji of data/everyday-emoji.txt (train.py --focus, phase 42)")
     ap.add_argument("--draws", type=int, default=4)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--guidance", type=float, default=5.0)
