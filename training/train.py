@@ -28,9 +28,9 @@ import torch.distributed as dist
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compile_cache                                       # noqa: E402
+from data.everyday import is_listed, read_list             # noqa: E402
 from dir7 import rwkv7                                     # noqa: E402
 from dir7.clip import Clip                                 # noqa: E402
-from data.everyday import read_list                        # noqa: E402
 from dir7.config import Dir7Config                         # noqa: E402
 from dir7.dataset import TrainSet                          # noqa: E402
 from dir7.diffusion import PREDICTIONS, TimestepNorm, alphas_cumprod, min_snr_weight, training_target  # noqa: E402
@@ -70,7 +70,7 @@ def focus_weights(meta, w, focus, share):
     if not 0 < share < 1:
         raise SystemExit("train.py: --focus-share must be between 0 and 1")
     w = torch.ones(len(meta), dtype=torch.double) if w is None else w.clone()
-    mask = torch.tensor([m["source"] == "emoji" and m["id"] in focus for m in meta])
+    mask = torch.tensor([is_listed(m, focus) for m in meta])
     fw, rw = w[mask].sum(), w[~mask].sum()
     if fw == 0 or rw == 0:
         raise SystemExit("train.py: --focus must name some training emoji and leave others to draw")
@@ -315,7 +315,7 @@ def train_denoiser(args, rank, world, control, dev):
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
     log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
     if focus:
-        n = sum(m["source"] == "emoji" and m["id"] in focus[0] for m in ds.meta)
+        n = sum(is_listed(m, focus[0]) for m in ds.meta)
         log(rank, f"denoiser: focus: {n} emoji of {args.focus} take {focus[1]:.0%} of the draws")
 
     def checkpoint(step):

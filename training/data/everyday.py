@@ -74,6 +74,11 @@ def read_list(path):
         return {line.split("\t")[0] for line in f if line.strip() and not line.startswith("#")}
 
 
+def is_listed(entry, ids):
+    """Whether a data set entry (meta.json) is one of the listed emoji."""
+    return entry["source"] == "emoji" and entry["id"] in ids
+
+
 def default_list():
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "everyday-emoji.txt")
 

@@ -39,7 +39,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from data.everyday import default_list, read_list  # noqa: E402
+from data.everyday import default_list, is_listed, read_list  # noqa: E402
 from dir7 import rwkv7                          # noqa: E402
 from dir7.clip import encode_images, load_clip  # noqa: E402
 from dir7.dataset import (EVAL_SOURCES, as_model_input, blank_rows, english_names,  # noqa: E402
@@ -72,7 +72,7 @@ def everyday_concepts(meta, listed=None):
     """The training emoji of data/everyday-emoji.txt (or of listed, a set of ids), the first
     of each English name, in data set order: what train.py --focus draws more often."""
     listed = read_list(default_list()) if listed is None else listed
-    pool = [i for i, m in enumerate(meta) if not m["held_out"] and m["source"] == "emoji" and m["id"] in listed]
+    pool = [i for i, m in enumerate(meta) if not m["held_out"] and is_listed(m, listed)]
     return first_of_each_name(meta, pool)
 
 
