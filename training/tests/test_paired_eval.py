@@ -293,3 +293,16 @@ def test_drawn_pool_ranks_the_own_image_among_the_training_images_too(tmp_path, 
     assert ranks("per-prompt-a-j1-drawn-pool.jsonl")[1:] == [0, 0, 0]
     # the second "p0" image is left out of the pool: drawing p0's own image is no mistake
     assert pe.pool_rows(meta, ["p0", "p1", "p2", "p3"]) == [4, 5]
+
+
+def test_encode_rows_in_chunks_equals_the_whole_at_once():
+    from dir7.clip import Clip
+    from dir7.config import tiny_config
+    torch.manual_seed(0)
+    clip = Clip(tiny_config("state")).eval()
+    images = np.random.default_rng(2).integers(0, 256, (9, 16, 16, 4), dtype=np.uint8)
+    rows = [8, 1, 5, 2, 7]
+    with torch.no_grad():
+        whole = pe.encode_images(clip, pe.as_model_input(images[rows]), "cpu")
+        chunked = pe.encode_rows(clip, images, rows, "cpu", chunk=2)
+    assert torch.allclose(whole, chunked, atol=1e-6)    # fp32: chunking changes no sum

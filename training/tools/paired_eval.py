@@ -109,6 +109,13 @@ def pool_rows(meta, prompts):
     return [i for i, e in enumerate(meta) if not e["held_out"] and e["captions"]["en"][0] not in names]
 
 
+def encode_rows(clip, images, rows, dev, chunk=1024):
+    """The judge's embeddings of images[rows] (uint8), made model input a chunk at a time:
+    the pool's 10,000 images as floats at once would hold about 700 MB for the whole run."""
+    return torch.cat([encode_images(clip, as_model_input(images[rows[i:i + chunk]]), dev)
+                      for i in range(0, len(rows), chunk)])
+
+
 def draw(model, prompts, d, steps, guidance, batch, dev):
     """One image per prompt; the noise depends on the draw and the prompt only."""
     return sample_all(model, prompts, steps, guidance, SEED_BASE * (d + 1), batch, dev)
@@ -275,9 +282,9 @@ def main():
         if real is not None:
             targets.update({f"{j}-drawn": (j, encode_images(clip, real, dev)) for j, clip in judges.items()})
             if args.drawn_pool:   # the prompts' own images first: rows() ranks against the diagonal
-                pool = as_model_input(images[pool_rows(meta, prompts)])
+                pool = pool_rows(meta, prompts)
                 targets.update({f"{j}-drawn-pool": (j, torch.cat([targets[f"{j}-drawn"][1],
-                                                                   encode_images(clip, pool, dev)]))
+                                                                   encode_rows(clip, images, pool, dev)]))
                                 for j, clip in judges.items()})
         sims, done = {}, 0
         k, n = args.shard or (0, 1)
