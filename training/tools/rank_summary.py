@@ -1,0 +1,85 @@
+"""Each model's own figures from per-prompt files (paired_eval's, evaluate.py's): the
+share of prompts whose own image or name ranks first, in the first 5 and the first 20,
+and the median rank (1 = first); --by-group: top-1 by the everyday emoji group of each
+prompt's name (data/everyday-emoji.txt; training log, phase 42). compare_eval pairs two
+files; this gives the absolute figures beside it.
+
+    cd training && python3 -m tools.rank_summary ../docs/eval/phase42/everyday/per-prompt-*-measuring-clip-drawn-pool.jsonl
+"""
+import argparse
+import collections
+import json
+import os
+import statistics
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from data.everyday import default_list, is_listed   # noqa: E402
+
+
+def summary(rows):
+    """top-1 / top-5 / top-20 in % and the median rank counted from 1 (rank 0 is first)"""
+    ranks = [r["rank"] for r in rows]
+    return {f"top{k}": 100 * sum(x < k for x in ranks) / len(ranks) for k in (1, 5, 20)} | \
+        {"median_rank": statistics.median(ranks) + 1, "n": len(ranks)}
+
+
+def everyday_groups(meta, path=None):
+    """English name -> the everyday group of its emoji, for the listed training emoji"""
+    group = {}
+    with open(path or default_list(), encoding="utf-8") as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                char, g, sub = line.rstrip("\n").split("\t")
+                group[char] = "clothing" if sub == "clothing" else g
+    return {m["captions"]["en"][0]: group[m["id"]] for m in meta if is_listed(m, group)}
+
+
+def top1_by_group(rows, groups):
+    """{group: (names, top-1 %)} over the rows whose prompt has a group"""
+    count, first = collections.Counter(), collections.Counter()
+    for r in rows:
+        g = groups.get(r["prompt"])
+        if g:
+            count[g] += 1
+            first[g] += r["rank"] == 0
+    return {g: (n, 100 * first[g] / n) for g, n in count.most_common()}
+
+
+def by_set(rows):
+    """{set name: rows} in file order (evaluate.py writes several sets to one file)"""
+    sets = {}
+    for r in rows:
+        sets.setdefault(r.get("set", ""), []).append(r)
+    return sets
+
+
+def read_rows(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("files", nargs="+", help="per-prompt .jsonl files")
+    ap.add_argument("--by-group", metavar="META_JSON", default=None,
+                    help="the data set's meta.json: also top-1 by everyday group")
+    args = ap.parse_args()
+    groups = None
+    if args.by_group:
+        with open(args.by_group, encoding="utf-8") as f:
+            groups = everyday_groups(json.load(f))
+    for path in args.files:
+        sets = by_set(read_rows(path))
+        for name, rows in sets.items():
+            s = summary(rows)
+            label = os.path.basename(path) + (f" [{name}]" if len(sets) > 1 else "")
+            print(f"{label}: top-1 {s['top1']:.1f}% / top-5 {s['top5']:.1f}% / "
+                  f"top-20 {s['top20']:.1f}%, median rank {s['median_rank']:g} (n={s['n']})")
+            if groups:
+                for g, (n, t) in top1_by_group(rows, groups).items():
+                    print(f"    {g}: {n} names, top-1 {t:.0f}%")
+
+
+if __name__ == "__main__":
+    main()
