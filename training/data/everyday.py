@@ -68,10 +68,17 @@ def write_list(out, path=LABELS):
             f.write(f"{c}\t{group}\t{sub}\n")
 
 
-def read_list(path):
-    """The characters of a committed list (emoji ids as the data set's meta writes them)."""
+def read_entries(path):
+    """A committed list as {character: (group, subgroup)} (the characters are emoji ids as
+    the data set's meta writes them)."""
     with open(path, encoding="utf-8") as f:
-        return {line.split("\t")[0] for line in f if line.strip() and not line.startswith("#")}
+        rows = [line.rstrip("\n").split("\t") for line in f if line.strip() and not line.startswith("#")]
+    return {c: (group, sub) for c, group, sub in rows}
+
+
+def read_list(path):
+    """The characters of a committed list."""
+    return set(read_entries(path))
 
 
 def is_listed(entry, ids):

@@ -1,4 +1,5 @@
 """tools/rank_summary.py: the absolute top-k figures and the everyday groups."""
+import json
 import os
 import sys
 
@@ -19,8 +20,12 @@ def test_summary_counts_rank_zero_as_first():
     assert s["top20"] == pytest.approx(75.0) and s["median_rank"] == pytest.approx(5.5) and s["n"] == 8
 
 
-def test_sets_are_kept_apart():
-    sets = rs.by_set(rows([0, 1]) + rows([7], set_name="emoji_zh"))
+def test_sets_are_kept_apart(tmp_path):
+    path = tmp_path / "per-prompt.jsonl"
+    lines = [dict(r, i=i) for i, r in enumerate(rows([0, 1]))]
+    lines += [dict(r, i=0) for r in rows([7], set_name="emoji_zh")]
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    sets = rs.load(str(path))    # compare_eval's reader
     assert list(sets) == ["english_all", "emoji_zh"] and len(sets["english_all"]) == 2
 
 

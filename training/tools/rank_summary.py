@@ -14,7 +14,8 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from data.everyday import default_list, is_listed   # noqa: E402
+from data.everyday import default_list, is_listed, read_entries  # noqa: E402
+from tools.compare_eval import load                 # noqa: E402
 
 
 def summary(rows):
@@ -26,12 +27,8 @@ def summary(rows):
 
 def everyday_groups(meta, path=None):
     """English name -> the everyday group of its emoji, for the listed training emoji"""
-    group = {}
-    with open(path or default_list(), encoding="utf-8") as f:
-        for line in f:
-            if line.strip() and not line.startswith("#"):
-                char, g, sub = line.rstrip("\n").split("\t")
-                group[char] = "clothing" if sub == "clothing" else g
+    entries = read_entries(path or default_list())
+    group = {c: "clothing" if sub == "clothing" else g for c, (g, sub) in entries.items()}
     return {m["captions"]["en"][0]: group[m["id"]] for m in meta if is_listed(m, group)}
 
 
@@ -46,19 +43,6 @@ def top1_by_group(rows, groups):
     return {g: (n, 100 * first[g] / n) for g, n in count.most_common()}
 
 
-def by_set(rows):
-    """{set name: rows} in file order (evaluate.py writes several sets to one file)"""
-    sets = {}
-    for r in rows:
-        sets.setdefault(r.get("set", ""), []).append(r)
-    return sets
-
-
-def read_rows(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("files", nargs="+", help="per-prompt .jsonl files")
@@ -70,7 +54,7 @@ def main():
         with open(args.by_group, encoding="utf-8") as f:
             groups = everyday_groups(json.load(f))
     for path in args.files:
-        sets = by_set(read_rows(path))
+        sets = load(path)   # {set: rows}: evaluate.py writes several sets to one file
         for name, rows in sets.items():
             s = summary(rows)
             label = os.path.basename(path) + (f" [{name}]" if len(sets) > 1 else "")
