@@ -37,6 +37,13 @@ def load(path):
     return f"{n} artifacts from {path} ({len(blob) / 1e6:.1f} MB)"
 
 
+def load_all(paths):
+    """load each of paths in turn: Inductor's caches take the union (one GPU's kernels
+    beside another's, phase 43); a short description of those loaded, or None."""
+    got = [d for d in (load(p) for p in paths) if d]
+    return "; ".join(got) if got else None
+
+
 def compiled_graphs():
     """How many graphs this process compiled rather than found in Inductor's cache."""
     from torch._dynamo.utils import counters

@@ -305,7 +305,7 @@ def train_denoiser(args, rank, world, control, dev):
     unet = torch.nn.parallel.DistributedDataParallel(model.unet) if world > 1 else model.unet
     if args.compile:   # the step's speed either way: bench/bench_train.py (run_device.sh train-compile)
         unet = torch.compile(unet)
-    loaded = compile_cache.load(args.compile_cache) if args.compile else None
+    loaded = compile_cache.load_all([args.compile_cache] + args.compile_cache_also) if args.compile else None
     if loaded:
         log(rank, f"denoiser: compile cache: {loaded}")
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
@@ -440,6 +440,9 @@ def main():
     ap.add_argument("--compile-cache", default=None, metavar="FILE",
                     help="denoiser, with --compile: load torch.compile's kernels from FILE when it exists, "
                          "and write them there after the first step (carried to the next lent machine)")
+    ap.add_argument("--compile-cache-also", action="append", default=[], metavar="FILE",
+                    help="denoiser, with --compile: load these kernels too, never written (another GPU's: "
+                         "what an H100 compiled beside the H200's cache, training log phase 43)")
     ap.add_argument("--text-cache-gb", type=float, default=0, metavar="GIB",
                     help="denoiser: keep the frozen text encoder's features of each caption seen, in up to "
                          "GIB GiB of device memory, and look them up instead of encoding again (0: off; 66 KB a "

@@ -63,6 +63,45 @@ def test_a_saved_cache_spares_a_fresh_process_the_compiling(tmp_path):
     assert second["grad"] == first["grad"]             # the same kernels, the same numbers
 
 
+# two processes, each compiling its own module (as an H200 and then an H100 compiled
+# kernels the other lacked), then one that loads both blobs and needs neither
+SCRIPT_WIDTHS = r"""
+import json, sys, torch
+from torch._dynamo.utils import counters
+import compile_cache
+loaded = compile_cache.load_all([p for p in sys.argv[1].split(",") if p])
+for width in map(int, sys.argv[3].split(",")):
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(8, width), torch.nn.GELU(), torch.nn.Linear(width, 1))
+    torch.compile(net)(torch.randn(4, 8)).pow(2).mean().backward()
+saved = compile_cache.save(sys.argv[2]) if sys.argv[2] != "-" else None
+print(json.dumps({"loaded": loaded, "saved": saved, "hits": counters["inductor"]["fxgraph_cache_hit"],
+                  "misses": counters["inductor"]["fxgraph_cache_miss"]}))
+"""
+
+
+def run_widths(tmp_path, name, load, save, widths):
+    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=str(tmp_path / f"inductor-{name}"),
+               PYTHONPATH=TRAINING, TORCHINDUCTOR_FX_GRAPH_CACHE="1")
+    out = subprocess.run([sys.executable, "-c", SCRIPT_WIDTHS, ",".join(map(str, load)), str(save), widths],
+                         env=env, cwd=TRAINING, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(not CAN_COMPILE, reason="torch.compile on the CPU needs g++ and Python.h (python3-dev)")
+def test_two_blobs_loaded_together_hold_both_sets_of_kernels(tmp_path):
+    a, b = tmp_path / "compile-cache.bin", tmp_path / "compile-cache-h100.bin"
+    first = run_widths(tmp_path, "a", [], a, "16")
+    second = run_widths(tmp_path, "b", [], b, "24")
+    assert first["misses"] >= 2 and second["misses"] >= 2
+    one = run_widths(tmp_path, "one", [a], "-", "16,24")   # the first blob alone lacks width 24
+    assert one["misses"] == second["misses"]
+    both = run_widths(tmp_path, "both", [a, b, tmp_path / "absent.bin"], "-", "16,24")
+    assert both["misses"] == 0 and both["hits"] == first["misses"] + second["misses"]
+    assert both["loaded"].count("artifacts from") == 2   # the absent third is skipped
+
+
 def test_a_run_that_compiles_something_new_is_worth_saving(monkeypatch):
     from torch._dynamo.utils import counters
     monkeypatch.setitem(counters["inductor"], "fxgraph_cache_miss", 0)
@@ -74,6 +113,8 @@ def test_a_run_that_compiles_something_new_is_worth_saving(monkeypatch):
 
 def test_no_file_no_cache(tmp_path):
     assert compile_cache.load(None) is None
+    assert compile_cache.load_all([]) is None
+    assert compile_cache.load_all([None, str(tmp_path / "absent.bin")]) is None
     assert compile_cache.load(str(tmp_path / "absent.bin")) is None
     assert compile_cache.save(None) is None
 

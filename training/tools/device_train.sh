@@ -219,8 +219,21 @@ stop_setup() {
 # runs/$1/compile-cache.bin (train.py --compile-cache; a missing file compiles afresh),
 # marked as carried (snap sends back only a cache train.py wrote after that)
 carried_compile_cache() {
+  local f
+  # another GPU's kernels beside them (compile-cache-h100.bin.xz: what an H100 compiled
+  # that the H200's cache lacked, phase 43): loaded too (--compile-cache-also), never written
+  for f in ../.carry-cc/compile-cache-*.bin.xz; do
+    [ -e "$f" ] && xz -d -c "$f" > "runs/$1/$(basename "$f" .xz)"
+  done
   [ -e ../.carry-cc/compile-cache.bin.xz ] || return 0
   xz -d -c ../.carry-cc/compile-cache.bin.xz > runs/$1/compile-cache.bin && touch runs/$1/compile-cache.bin.carried
+}
+
+# train.py's --compile-cache-also for each other GPU's kernels that carried_compile_cache unpacked
+compile_cache_also() {
+  local f
+  for f in runs/$1/compile-cache-*.bin; do [ -e "$f" ] && printf -- '--compile-cache-also %s ' "$f"; done
+  return 0
 }
 
 # the compiled kernels into $OUT, once, unless the carried ones held every graph (train.py
@@ -246,7 +259,7 @@ bg_run() {
   carried_compile_cache $r
   setsid nohup bash -c "$TRAIN_DENOISER --run runs/$r --cross-mode state --minutes $DENOISE_MIN \
     --lr 1e-4 --batch $BATCH --save-minutes 3 ${ANNEAL:+--anneal} --init-model runs/init.safetensors \
-    --compile-cache runs/$r/compile-cache.bin \
+    --compile-cache runs/$r/compile-cache.bin $(compile_cache_also $r) \
     --min-snr ${MIN_SNR:-0} --emoji-weight ${EMOJI_WEIGHT:-1} $* > runs/$r.log 2>&1; touch runs/$r.done" \
     > /dev/null 2>&1 < /dev/null &
 }
@@ -339,7 +352,7 @@ chunk)
   [ "$left" -ge 60 ] || { echo "device_train.sh: set-up took $(( $(date +%s) - T0 )) s; no time left to train" >&2; exit 1; }
   echo "setup done at $(( $(date +%s) - T0 )) s; init $INIT; training $minutes min, span ${SPAN:-0,1}; ${TRAIN_DENOISER% denoiser}"
   $TRAIN_DENOISER --run runs/b --cross-mode state --minutes "$minutes" --lr 1e-4 --batch "$BATCH" \
-    --anneal --anneal-span "${SPAN:-0,1}" --init-model runs/init.safetensors --compile-cache runs/b/compile-cache.bin \
+    --anneal --anneal-span "${SPAN:-0,1}" --init-model runs/init.safetensors --compile-cache runs/b/compile-cache.bin $(compile_cache_also b) \
     --min-snr "${MIN_SNR:-0}" --emoji-weight "${EMOJI_WEIGHT:-1}" ${B_ARGS:-} > runs/b.log 2>&1
   grep -E "steps|initialised|first step|compile cache|focus|step [0-9]*00 " runs/b.log > "$OUT/train-log.txt"
   tail -n 3 runs/b.log

@@ -10,7 +10,8 @@
 # its own) goes whole, F16, in place of the tree's model file for the call (slim_tree.sh
 # MODEL=), and the call starts from that: INIT=../data/models/dir7-default.safetensors.
 # Stages ../.carry-init (the data set's images, xz, with a manifest), ../.carry/meta.json.gz
-# and ../.carry-cc/compile-cache.bin.xz (the kept kernels for the init's ResBlocks a level),
+# and ../.carry-cc/compile-cache.bin.xz (the kept kernels for the init's ResBlocks a level;
+# for two, an H100's beside them in compile-cache-h100.bin.xz),
 # and slims the tree with the judges too (JUDGES=1 tools/slim_tree.sh out: a chunk call
 # only trains), then prints the call. Fails when the call would be over the 64 MiB it may
 # carry.
@@ -62,19 +63,25 @@ else
   python3 -m tools.carry whole --init "$src" --out "$swap"
   MODEL=$swap JUDGES=1 bash tools/slim_tree.sh out
 fi
-# torch.compile's kernels for the init's network (ResBlocks a level), kept in the history
+# torch.compile's kernels for the init's network (ResBlocks a level), kept in the history:
+# an H200's, and for p31's network also what an H100 compiled beside them (phase 43: the
+# H200's alone left an H100's first step at 225 s), carried when it fits
 res=$(python3 -c "import sys; from dir7.export import read_safetensors; from dir7.config import Dir7Config
 print(Dir7Config.from_json(read_safetensors(sys.argv[1])[1]['dir7.config']).unet.num_res_blocks)" "${swap:-$tree_model}")
+also=""
 case $res in
-2) cache=cb03445:training/checkpoints/compile-cache-grown.bin.xz ;;
+2) cache=cb03445:training/checkpoints/compile-cache-grown.bin.xz
+   also=b054704:training/checkpoints/compile-cache-grown-h100.bin.xz ;;
 3) cache=6ee3def:training/checkpoints/compile-cache-r3.bin.xz ;;
 *) cache="" ;;
 esac
 # KERNELS=FILE: other kernels (a chunk's compile-cache.bin.xz parts, joined) instead
 mkdir -p ../.carry-cc
-rm -f ../.carry-cc/compile-cache.bin.xz
+rm -f ../.carry-cc/compile-cache.bin.xz ../.carry-cc/compile-cache-*.bin.xz
 if [ -n "${KERNELS:-}" ]; then cp "$KERNELS" ../.carry-cc/compile-cache.bin.xz
-elif [ -n "$cache" ]; then git show "$cache" > ../.carry-cc/compile-cache.bin.xz
+elif [ -n "$cache" ]; then
+  git show "$cache" > ../.carry-cc/compile-cache.bin.xz
+  [ -z "$also" ] || git show "$also" > ../.carry-cc/compile-cache-h100.bin.xz
 else echo "prepare_chunk: no kept kernels for $res ResBlocks a level: the call compiles cold (about 250 s)"
 fi
 [ -e ../.slim ] || JUDGES=$((1 - tree_init)) bash tools/slim_tree.sh out
@@ -86,6 +93,11 @@ python3 -m tools.carry_parts stage cache/chunk/images.npy.xz --room $LIMIT --out
 init=../data/models/dir7-default.safetensors
 cp -r cache/chunk/call/1 ../.carry-init
 carried=$(du -cb ../.carry-init ../.carry ../.carry-cc | tail -n 1 | cut -f 1)
+if [ $((tree + carried + MARGIN)) -gt $LIMIT ] && [ -e ../.carry-cc/compile-cache-h100.bin.xz ]; then
+  echo "prepare_chunk: the H100's kernels left out (over the limit with them): an H100 compiles cold"
+  rm ../.carry-cc/compile-cache-h100.bin.xz
+  carried=$(du -cb ../.carry-init ../.carry ../.carry-cc | tail -n 1 | cut -f 1)
+fi
 echo "tree $tree + carried $carried = $((tree + carried)) bytes of $LIMIT (margin $MARGIN)"
 [ $((tree + carried + MARGIN)) -le $LIMIT ] || { echo "prepare_chunk: over the limit"; exit 1; }
 cat <<PLAN
