@@ -35,10 +35,11 @@ print(json.dumps({"loaded": loaded, "saved": saved, "worth": worth, "grad": net[
 """
 
 
-def run(tmp_path, name, blob, verb):
+def run(tmp_path, name, *argv, script=SCRIPT):
+    """script in a fresh process with an empty Inductor cache of its own; its JSON line"""
     env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=str(tmp_path / f"inductor-{name}"),
                PYTHONPATH=TRAINING, TORCHINDUCTOR_FX_GRAPH_CACHE="1")
-    out = subprocess.run([sys.executable, "-c", SCRIPT, str(blob), verb], env=env, cwd=TRAINING,
+    out = subprocess.run([sys.executable, "-c", script, *map(str, argv)], env=env, cwd=TRAINING,
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -81,12 +82,7 @@ print(json.dumps({"loaded": loaded, "saved": saved, "hits": counters["inductor"]
 
 
 def run_widths(tmp_path, name, load, save, widths):
-    env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=str(tmp_path / f"inductor-{name}"),
-               PYTHONPATH=TRAINING, TORCHINDUCTOR_FX_GRAPH_CACHE="1")
-    out = subprocess.run([sys.executable, "-c", SCRIPT_WIDTHS, ",".join(map(str, load)), str(save), widths],
-                         env=env, cwd=TRAINING, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run(tmp_path, name, ",".join(map(str, load)), save, widths, script=SCRIPT_WIDTHS)
 
 
 @pytest.mark.skipif(not CAN_COMPILE, reason="torch.compile on the CPU needs g++ and Python.h (python3-dev)")
