@@ -10,8 +10,8 @@
 # its own) goes whole, F16, in place of the tree's model file for the call (slim_tree.sh
 # MODEL=), and the call starts from that: INIT=../data/models/dir7-default.safetensors.
 # Stages ../.carry-init (the data set's images, xz, with a manifest), ../.carry/meta.json.gz
-# and ../.carry-cc/compile-cache.bin.xz (the kept kernels for the init's ResBlocks a level;
-# for two, an H100's beside them in compile-cache-h100.bin.xz),
+# and ../.carry-cc/compile-cache.bin.xz (the kept kernels for the init's ResBlocks a level,
+# an H100's beside them in compile-cache-h100.bin.xz),
 # and slims the tree with the judges too (JUDGES=1 tools/slim_tree.sh out: a chunk call
 # only trains), then prints the call. Fails when the call would be over the 64 MiB it may
 # carry.
@@ -64,15 +64,17 @@ else
   MODEL=$swap JUDGES=1 bash tools/slim_tree.sh out
 fi
 # torch.compile's kernels for the init's network (ResBlocks a level), kept in the history:
-# an H200's, and for p31's network also what an H100 compiled beside them (phase 43: the
-# H200's alone left an H100's first step at 225 s), carried when it fits
+# an H200's, and beside them what an H100 compiled for the same network (phase 43: the
+# H200's alone left an H100's first step at 225 s; phase 44: 219 s for three ResBlocks),
+# carried when it fits
 res=$(python3 -c "import sys; from dir7.export import read_safetensors; from dir7.config import Dir7Config
 print(Dir7Config.from_json(read_safetensors(sys.argv[1])[1]['dir7.config']).unet.num_res_blocks)" "${swap:-$tree_model}")
 also=""
 case $res in
 2) cache=cb03445:training/checkpoints/compile-cache-grown.bin.xz
    also=b054704:training/checkpoints/compile-cache-grown-h100.bin.xz ;;
-3) cache=6ee3def:training/checkpoints/compile-cache-r3.bin.xz ;;
+3) cache=6ee3def:training/checkpoints/compile-cache-r3.bin.xz
+   also=90ebd4b:training/checkpoints/compile-cache-r3-h100.bin.xz ;;
 *) cache="" ;;
 esac
 # KERNELS=FILE: other kernels (a chunk's compile-cache.bin.xz parts, joined) instead
