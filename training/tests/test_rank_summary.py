@@ -39,3 +39,12 @@ def test_top1_by_everyday_group(tmp_path):
     assert groups == {"red apple": "Food & Drink", "fox": "Animals & Nature", "glasses": "clothing"}
     got = rs.top1_by_group(rows([0, 3, 0, 0], ["red apple", "fox", "glasses", "grinning face"]), groups)
     assert got == {"Food & Drink": (1, 100.0), "Animals & Nature": (1, 0.0), "clothing": (1, 100.0)}
+
+
+def test_split_by_a_reference_labels_names_by_its_rank():
+    ref = rows([0, 2, 0, 1], prompts=["a", "b", "c", "d"])
+    groups = rs.split_by(ref)
+    cand = rows([1, 0, 0, 0, 3], prompts=["a", "b", "c", "d", "e"])   # "e": not in the reference
+    out = rs.top1_by_group(cand, groups)
+    assert out["drawn first by the reference"] == (2, 50.0)
+    assert out["below first by the reference"] == (2, 100.0)

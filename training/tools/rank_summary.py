@@ -1,8 +1,9 @@
 """Each model's own figures from per-prompt files (paired_eval's, evaluate.py's): the
 share of prompts whose own image or name ranks first, in the first 5 and the first 20,
 and the median rank (1 = first); --by-group: top-1 by the everyday emoji group of each
-prompt's name (data/everyday-emoji.txt; training log, phase 42). compare_eval pairs two
-files; this gives the absolute figures beside it.
+prompt's name (data/everyday-emoji.txt; training log, phase 42); --split-by REF: top-1
+over the names that REF's rows drew first and over the rest (phase 45 trains on the rest,
+tools/hard_names.py). compare_eval pairs two files; this gives the absolute figures beside it.
 
     cd training && python3 -m tools.rank_summary ../docs/eval/phase42/everyday/per-prompt-*-measuring-clip-drawn-pool.jsonl
 """
@@ -43,16 +44,28 @@ def top1_by_group(rows, groups):
     return {g: (n, 100 * first[g] / n) for g, n in count.most_common()}
 
 
+def split_by(ref_rows):
+    """English name -> whether the reference drew it first, as a group label"""
+    return {r["prompt"]: "drawn first by the reference" if r["rank"] == 0 else "below first by the reference"
+            for r in ref_rows}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("files", nargs="+", help="per-prompt .jsonl files")
     ap.add_argument("--by-group", metavar="META_JSON", default=None,
                     help="the data set's meta.json: also top-1 by everyday group")
+    ap.add_argument("--split-by", metavar="REF_JSONL", default=None,
+                    help="per-prompt rows of a reference: also top-1 over the names it drew first and the rest")
     args = ap.parse_args()
     groups = None
+    if args.by_group and args.split_by:
+        raise SystemExit("rank_summary: --by-group or --split-by, not both")
     if args.by_group:
         with open(args.by_group, encoding="utf-8") as f:
             groups = everyday_groups(json.load(f))
+    if args.split_by:
+        groups = split_by(load(args.split_by)["english_all"])
     for path in args.files:
         sets = load(path)   # {set: rows}: evaluate.py writes several sets to one file
         for name, rows in sets.items():
