@@ -110,6 +110,11 @@ the call: carry [".carry-init", ".carry", ".carry-cc"], timeout_s 600:
 its export comes back in parts (dir7-chunk.safetensors.part*): cat them into one file, the
 next chunk's FILE. After the last device call: bash training/tools/slim_tree.sh back
 PLAN
+if [ $tree_init = 0 ]; then
+  # the tree holds another model file and no judges; a shiptest's baseline is the tree's
+  # file and it needs the judges, in a tree still small enough to carry (phase 44)
+  echo "before a shiptest call: bash training/tools/slim_tree.sh back && bash training/tools/slim_tree.sh out"
+fi
 if [ $tree_init = 1 ] && [ -e judges ]; then
   echo "the judges are in the tree: a shiptest can follow on the same machine"
   echo "(copy runs/dir7-chunk.safetensors outside the tree first; training/checkpoints/README.md)"
