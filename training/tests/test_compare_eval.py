@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch")
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from evaluate import ranks_and_scores, retrieval                     # noqa: E402
-from tools.compare_eval import bootstrap_ci, by_source, compare_set, load, prompt_sources, sign_test  # noqa: E402
+from tools.compare_eval import (bootstrap_ci, by_source, compare_set, load, prompt_sources,  # noqa: E402
+                                ranks_in_order, sign_test)
 
 
 def rows(ranks, scores, prompts=None):
@@ -99,3 +100,12 @@ def test_prompts_grouped_by_the_sources_that_hold_them_out():
     assert [r["prompt"] for r in groups["other"][0]] == ["moon"]
     assert compare_set(*groups["emoji"])["clip_score_diff"] == 2.0
     assert compare_set(*groups["openclipart"])["clip_score_diff"] == -3.0
+
+
+def test_ranks_in_order_only_for_the_same_prompts_in_the_same_order(tmp_path):
+    path = tmp_path / "per-prompt.jsonl"
+    path.write_text("".join(json.dumps({"set": "english_all", "i": i, "prompt": p, "rank": r}) + "\n"
+                            for i, (p, r) in enumerate([("sun", 2), ("moon", 0)])))
+    assert ranks_in_order(str(path), ["sun", "moon"]) == [2, 0]
+    assert ranks_in_order(str(path), ["moon", "sun"]) is None
+    assert ranks_in_order(str(path), ["sun"]) is None

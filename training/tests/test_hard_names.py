@@ -38,26 +38,26 @@ def test_only_listed_training_emoji_in_the_list_order():
     assert listed_ids_of(META, ENTRIES, hard_names(ROWS)) == ["F", "B2", "B"]
 
 
-def test_the_file_is_a_focus_list(tmp_path):
+def run_tool(tmp_path, rows, listed, out):
+    """tools.hard_names as a command on rows, the meta above and the list at listed"""
     (tmp_path / "meta.json").write_text(json.dumps(META), encoding="utf-8")
     with open(tmp_path / "rows.jsonl", "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in ROWS)
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    return subprocess.run([sys.executable, "-m", "tools.hard_names", "--rows", str(tmp_path / "rows.jsonl"),
+                           "--data", str(tmp_path), "--list", str(listed), "--out", str(out)],
+                          cwd=TRAINING, capture_output=True, text=True)
+
+
+def test_the_file_is_a_focus_list(tmp_path):
     listed = tmp_path / "list.txt"
     listed.write_text("# list\n" + "".join(f"{c}\t{g}\t{s}\n" for c, (g, s) in ENTRIES.items()),
                       encoding="utf-8")
     out = tmp_path / "hard.txt"
-    run = subprocess.run([sys.executable, "-m", "tools.hard_names", "--rows", str(tmp_path / "rows.jsonl"),
-                          "--data", str(tmp_path), "--list", str(listed), "--out", str(out)],
-                         cwd=TRAINING, capture_output=True, text=True)
+    run = run_tool(tmp_path, ROWS, listed, out)
     assert run.returncode == 0, run.stderr
     assert "4 of 5 names, 3 emoji" in run.stdout
     assert read_list(out) == {"F", "B2", "B"}
     assert read_entries(out)["B2"] == ("Food", "fruit")
     # nothing to focus on: an error, not an empty list that train.py would refuse later
-    none = [dict(r, rank=0) for r in ROWS]
-    with open(tmp_path / "rows.jsonl", "w") as f:
-        f.writelines(json.dumps(r) + "\n" for r in none)
-    run = subprocess.run([sys.executable, "-m", "tools.hard_names", "--rows", str(tmp_path / "rows.jsonl"),
-                          "--data", str(tmp_path), "--list", str(listed), "--out", str(tmp_path / "none.txt")],
-                         cwd=TRAINING, capture_output=True, text=True)
+    run = run_tool(tmp_path, [dict(r, rank=0) for r in ROWS], listed, tmp_path / "none.txt")
     assert run.returncode != 0 and "no listed training emoji" in run.stderr

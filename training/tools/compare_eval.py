@@ -37,6 +37,13 @@ def load(path):
     return {k: sorted(v, key=lambda r: r["i"]) for k, v in sets.items()}
 
 
+def ranks_in_order(path, prompts):
+    """The ranks of a one-set per-prompt file whose rows hold exactly prompts, in order;
+    None when they do not (a file from another split or data set)."""
+    (rows,) = load(path).values()
+    return [r["rank"] for r in rows] if [r["prompt"] for r in rows] == prompts else None
+
+
 def sign_test(wins, losses):
     """Two-sided exact binomial p of wins against losses at 1/2 (ties left out)."""
     n = wins + losses

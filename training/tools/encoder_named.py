@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import SHIPPED_MODEL, load_clip                # noqa: E402
 from dir7.dataset import english_names, load                  # noqa: E402
 from dir7.text_encoder import batch_tokens                    # noqa: E402
-from tools.compare_eval import load as load_rows              # noqa: E402
+from tools.compare_eval import ranks_in_order                  # noqa: E402
 from tools.paired_eval import encode_rows, pool_rows, split_concepts  # noqa: E402
 
 BINS = ((0, 1), (1, 5), (5, 20), (20, None))
@@ -74,10 +74,9 @@ def main():
     prompts = english_names(meta, concepts)
     drawn = {}
     for path in args.drawn:
-        (rows,) = load_rows(path).values()
-        if [r["prompt"] for r in rows] != prompts:
+        drawn[path] = ranks_in_order(path, prompts)
+        if drawn[path] is None:
             sys.exit(f"encoder_named: {path} does not hold the {args.split} prompts in order")
-        drawn[path] = [r["rank"] for r in rows]
     clip, _ = load_clip(args.clip, text_from=args.text)
     features = encode_rows(clip, images, list(concepts) + pool_rows(meta, prompts), "cpu")
     enc = text_ranks(clip, prompts, features, "cpu")

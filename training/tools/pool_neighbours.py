@@ -20,7 +20,7 @@ from scipy.stats import spearmanr
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import load_clip                                 # noqa: E402
 from dir7.dataset import english_names, load                    # noqa: E402
-from tools.compare_eval import load as load_rows                # noqa: E402
+from tools.compare_eval import ranks_in_order                   # noqa: E402
 from tools.paired_eval import encode_rows, pool_rows, split_concepts  # noqa: E402
 
 
@@ -61,10 +61,10 @@ def main():
     print(f"{args.split}: {len(prompts)} prompts; nearest neighbour's similarity median {np.median(sim):.3f}; "
           "closest: " + ", ".join(f"{prompts[i]} {sim[i]:.3f}" for i in closest))
     for path in args.drawn:
-        (rows,) = load_rows(path).values()
-        if [r["prompt"] for r in rows] != prompts:
+        ranks = ranks_in_order(path, prompts)
+        if ranks is None:
             sys.exit(f"pool_neighbours: {path} does not hold the {args.split} prompts in order")
-        r = by_quartile(sim, [x["rank"] for x in rows])
+        r = by_quartile(sim, ranks)
         print(f"{os.path.basename(path)}: Spearman(similarity, drawn rank) {r['spearman']:+.3f} "
               f"(p {r['spearman_p']:.2f})")
         for b in r["quartiles"]:

@@ -53,14 +53,13 @@ def split_by(ref_rows):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("files", nargs="+", help="per-prompt .jsonl files")
-    ap.add_argument("--by-group", metavar="META_JSON", default=None,
-                    help="the data set's meta.json: also top-1 by everyday group")
-    ap.add_argument("--split-by", metavar="REF_JSONL", default=None,
-                    help="per-prompt rows of a reference: also top-1 over the names it drew first and the rest")
+    labels = ap.add_mutually_exclusive_group()
+    labels.add_argument("--by-group", metavar="META_JSON", default=None,
+                        help="the data set's meta.json: also top-1 by everyday group")
+    labels.add_argument("--split-by", metavar="REF_JSONL", default=None,
+                        help="per-prompt rows of a reference: also top-1 over the names it drew first and the rest")
     args = ap.parse_args()
     groups = None
-    if args.by_group and args.split_by:
-        raise SystemExit("rank_summary: --by-group or --split-by, not both")
     if args.by_group:
         with open(args.by_group, encoding="utf-8") as f:
             groups = everyday_groups(json.load(f))
