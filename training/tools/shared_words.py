@@ -1,8 +1,9 @@
 """Two models' held-out rows compared within groups of prompts by the words they share
 with the everyday names: whether a focus on the names a reference model drew below
 first (tools/hard_names.py) cost the other prompts that use the same words. Phase 45's
-held-out loss sat on the clip art named "star NN pt NN step", 60 of the 379 prompts,
-after the emoji "star" was among the focused names (training log, phase 45).
+held-out loss sat most on the 60 of 379 prompts that use "star" (59 of them one
+clip-art series of star polygons, "star NNptNNstep"), after the emoji "star" was among
+the focused names (training log, phase 45).
 
     cd training && python3 -m tools.shared_words --drawn EVERYDAY_DRAWN_POOL.jsonl A B \
         [--by-source cache/dataset/meta.json] [--min-prompts 5]
