@@ -3,6 +3,7 @@ evaluate.py's per-prompt ranks and scores that feed it. Exact values from
 hand-made cases; the sign test against scipy's binomial test."""
 import json
 import os
+import subprocess
 import sys
 
 import pytest
@@ -10,9 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TRAINING = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from evaluate import ranks_and_scores, retrieval                     # noqa: E402
-from tools.compare_eval import (bootstrap_ci, by_source, compare_set, load, prompt_sources,  # noqa: E402
-                                ranks_in_order, sign_test)
+from tools.compare_eval import (bootstrap_ci, by_label, compare_set, load, prompt_sources,  # noqa: E402
+                                ranks_in_order, sign_test, split_by)
 
 
 def rows(ranks, scores, prompts=None):
@@ -95,7 +97,7 @@ def test_prompts_grouped_by_the_sources_that_hold_them_out():
     prompts = ["sun", "cat", "tree", "moon"]
     a = rows([0, 1, 2, 3], [50.0, 51.0, 52.0, 53.0], prompts)
     b = rows([0, 0, 9, 3], [52.0, 51.0, 49.0, 53.0], prompts)
-    groups = by_source(a, b, sources)
+    groups = by_label(a, b, sources)
     assert list(groups) == ["emoji", "emoji+openclipart", "openclipart", "other"]
     assert [r["prompt"] for r in groups["other"][0]] == ["moon"]
     assert compare_set(*groups["emoji"])["clip_score_diff"] == 2.0
@@ -109,3 +111,19 @@ def test_ranks_in_order_only_for_the_same_prompts_in_the_same_order(tmp_path):
     assert ranks_in_order(str(path), ["sun", "moon"]) == [2, 0]
     assert ranks_in_order(str(path), ["moon", "sun"]) is None
     assert ranks_in_order(str(path), ["sun"]) is None
+
+
+def test_split_by_compares_within_the_names_a_reference_drew_first_and_the_rest(tmp_path):
+    ref = rows([0, 2, 0, 1], [0.0] * 4, prompts=["a", "b", "c", "d"])
+    assert split_by(ref) == {"a": "drawn first by the reference", "b": "below first by the reference",
+                             "c": "drawn first by the reference", "d": "below first by the reference"}
+    a = rows([0, 2, 0, 1], [60.0, 50.0, 60.0, 50.0], prompts=["a", "b", "c", "d"])
+    b = rows([3, 0, 4, 0], [58.0, 53.0, 58.0, 53.0], prompts=["a", "b", "c", "d"])
+    for path, r in (("ref", ref), ("a", a), ("b", b)):
+        (tmp_path / f"{path}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in r))
+    out = subprocess.run([sys.executable, "-m", "tools.compare_eval", str(tmp_path / "a.jsonl"),
+                          str(tmp_path / "b.jsonl"), "--split-by", str(tmp_path / "ref.jsonl")],
+                         cwd=TRAINING, capture_output=True, text=True, check=True).stdout
+    lines = {x.split(" | ")[0]: x for x in out.splitlines()}
+    assert "| -2.00 (-2.00, -2.00): worse | 0 / 2" in lines["| s, drawn first by the reference (2 prompts)"]
+    assert "| +3.00 (+3.00, +3.00): better | 2 / 0" in lines["| s, below first by the reference (2 prompts)"]

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools.shared_words import by_hard_word, group_of, grouped, name_words, words   # noqa: E402
+from tools.compare_eval import by_label                                             # noqa: E402
+from tools.shared_words import by_hard_word, group_of, name_words, word_groups, words  # noqa: E402
 
 TRAINING = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -38,7 +39,7 @@ def test_groups_and_word_rows_keep_the_pairs_together():
     a = rows(HELD)
     b = rows(HELD, score=lambda p: 40.0 if "star" in p else 50.0)
     hard, easy = name_words(DRAWN)
-    g = grouped(a, b, lambda p: group_of(p, hard, easy))
+    g = by_label(a, b, word_groups(a, hard, easy))
     assert list(g) == ["easy", "hard", "none"]
     assert [x["prompt"] for x in g["hard"][1]] == ["star 25pt11step", "star 35pt16step", "rain drop", "red star"]
     w = by_hard_word(a, b, hard, min_prompts=2)

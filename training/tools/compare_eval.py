@@ -9,6 +9,11 @@ judge, prompts, seeds and machine (a GPU's and a CPU's samples differ).
 --by-source: the same comparison again within each group of prompts by the sources
 whose held-out images carry that English name (emoji, openclipart, or both): whether
 a change is the emoji's or the clip art's (training log, phases 34 and 37).
+--split-by REF: within the names a reference's rows drew first and the rest: whether
+a change on a list chosen by those rows (tools/hard_names.py) cost the other names
+(training log, phase 45).
+
+    cd training && python3 -m tools.compare_eval A B --split-by REF_DRAWN_POOL.jsonl
 
 Per set: the mean CLIP score difference (B - A) with a paired bootstrap 95%
 interval; for top-1 and top-5, the prompts that only B hits and only A hits,
@@ -94,12 +99,18 @@ def prompt_sources(meta):
     return {name: "+".join(sorted(s)) for name, s in by_name.items()}
 
 
-def by_source(a, b, sources):
-    """{group: (a rows, b rows)} of one set's prompts, in group name order; a prompt
-    that no held-out image names goes to "other"."""
+def split_by(ref_rows):
+    """English name -> whether the reference drew it first, as a group label"""
+    return {r["prompt"]: "drawn first by the reference" if r["rank"] == 0 else "below first by the reference"
+            for r in ref_rows}
+
+
+def by_label(a, b, labels):
+    """{label: (a rows, b rows)} of one set's prompts, in label order; a prompt that
+    labels lacks (for sources: no held-out image names it) goes to "other"."""
     groups = {}
     for x, y in zip(a, b):
-        ga, gb = groups.setdefault(sources.get(x["prompt"], "other"), ([], []))
+        ga, gb = groups.setdefault(labels.get(x["prompt"], "other"), ([], []))
         ga.append(x)
         gb.append(y)
     return dict(sorted(groups.items()))
@@ -116,20 +127,26 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("a", help="evaluation directory (or per-prompt.jsonl) of the reference model")
     ap.add_argument("b", help="the same for the candidate")
-    ap.add_argument("--by-source", metavar="META_JSON",
-                    help="also compare within each group of prompts by source (the data set's meta.json)")
+    labels = ap.add_mutually_exclusive_group()
+    labels.add_argument("--by-source", metavar="META_JSON",
+                        help="also compare within each group of prompts by source (the data set's meta.json)")
+    labels.add_argument("--split-by", metavar="REF_JSONL",
+                        help="also compare within the names a reference's rows drew first and the rest")
     args = ap.parse_args()
     A, B = load(args.a), load(args.b)
-    sources = None
+    groups = None
     if args.by_source:
         with open(args.by_source) as f:
-            sources = prompt_sources(json.load(f))
+            groups = prompt_sources(json.load(f))
+    if args.split_by:
+        (ref,) = load(args.split_by).values()
+        groups = split_by(ref)
     print("| set | CLIP score B - A (95% CI) | top-1 only B / only A (p) | top-5 only B / only A (p) |")
     print("| --- | --- | --- | --- |")
     for name in [k for k in A if k in B]:
         print(row(name, compare_set(A[name], B[name])))
-        if sources is not None:
-            for g, (ga, gb) in by_source(A[name], B[name], sources).items():
+        if groups is not None:
+            for g, (ga, gb) in by_label(A[name], B[name], groups).items():
                 print(row(f"{name}, {g} ({len(ga)} prompt{'s' * (len(ga) != 1)})", compare_set(ga, gb)))
 
 

@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from data.everyday import default_list, is_listed, read_entries  # noqa: E402
-from tools.compare_eval import load                 # noqa: E402
+from tools.compare_eval import load, split_by       # noqa: E402
 
 
 def summary(rows):
@@ -42,12 +42,6 @@ def top1_by_group(rows, groups):
             count[g] += 1
             first[g] += r["rank"] == 0
     return {g: (n, 100 * first[g] / n) for g, n in count.most_common()}
-
-
-def split_by(ref_rows):
-    """English name -> whether the reference drew it first, as a group label"""
-    return {r["prompt"]: "drawn first by the reference" if r["rank"] == 0 else "below first by the reference"
-            for r in ref_rows}
 
 
 def main():

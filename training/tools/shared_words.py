@@ -16,7 +16,7 @@ import argparse
 import json
 import re
 
-from tools.compare_eval import compare_set, load, prompt_sources, row
+from tools.compare_eval import by_label, compare_set, load, prompt_sources, row
 
 # grammar, not content: "cloud with rain" and "man with a hat" share nothing
 STOP = {"a", "an", "and", "at", "for", "in", "of", "on", "the", "to", "with"}
@@ -40,14 +40,9 @@ def group_of(prompt, hard, easy):
     return "hard" if w & hard else "easy" if w & easy else "none"
 
 
-def grouped(a, b, key):
-    """{group: (a rows, b rows)} in group name order; key(prompt) names the group"""
-    groups = {}
-    for x, y in zip(a, b):
-        ga, gb = groups.setdefault(key(x["prompt"]), ([], []))
-        ga.append(x)
-        gb.append(y)
-    return dict(sorted(groups.items()))
+def word_groups(rows, hard, easy):
+    """{prompt: "hard" / "easy" / "none"}, the labels compare_eval.by_label groups by"""
+    return {r["prompt"]: group_of(r["prompt"], hard, easy) for r in rows}
 
 
 def by_hard_word(a, b, hard, min_prompts):
@@ -86,10 +81,10 @@ def main():
     for name in [k for k in A if k in B]:
         a, b = A[name], B[name]
         print(row(f"{name} ({len(a)})", compare_set(a, b)))
-        for g, (ga, gb) in grouped(a, b, lambda p: group_of(p, hard, easy)).items():
+        for g, (ga, gb) in by_label(a, b, word_groups(a, hard, easy)).items():
             print(row(f"{g} ({len(ga)})", compare_set(ga, gb)))
             if sources is not None:
-                for s, (sa, sb) in grouped(ga, gb, lambda p: sources.get(p, "other")).items():
+                for s, (sa, sb) in by_label(ga, gb, sources).items():
                     print(row(f"{g}, {s} ({len(sa)})", compare_set(sa, sb)))
         for w, (wa, wb) in by_hard_word(a, b, hard, args.min_prompts).items():
             print(row(f'"{w}" ({len(wa)})', compare_set(wa, wb)))
