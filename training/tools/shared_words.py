@@ -17,6 +17,7 @@ import json
 import re
 
 from tools.compare_eval import by_label, compare_set, load, prompt_sources, row
+from tools.hard_names import hard_names
 
 # grammar, not content: "cloud with rain" and "man with a hat" share nothing
 STOP = {"a", "an", "and", "at", "for", "in", "of", "on", "the", "to", "with"}
@@ -28,11 +29,13 @@ def words(text):
 
 
 def name_words(drawn_rows):
-    """(words of the names drawn below first, words of the names drawn first)"""
-    hard, easy = set(), set()
+    """(words of the names drawn below first, as hard_names lists them for a focus,
+    words of the names drawn first)"""
+    hard = set(hard_names(drawn_rows))
+    hard_words, easy_words = set(), set()
     for r in drawn_rows:
-        (hard if r["rank"] >= 1 else easy).update(words(r["prompt"]))
-    return hard, easy
+        (hard_words if r["prompt"] in hard else easy_words).update(words(r["prompt"]))
+    return hard_words, easy_words
 
 
 def group_of(prompt, hard, easy):
