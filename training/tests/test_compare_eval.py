@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TRAINING = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 from evaluate import ranks_and_scores, retrieval                     # noqa: E402
 from tools.compare_eval import (bootstrap_ci, by_label, compare_set, load, prompt_sources,  # noqa: E402
-                                ranks_in_order, sign_test, split_by)
+                                one_set, ranks_in_order, sign_test, split_by)
 
 
 def rows(ranks, scores, prompts=None):
@@ -111,6 +111,16 @@ def test_ranks_in_order_only_for_the_same_prompts_in_the_same_order(tmp_path):
     assert ranks_in_order(str(path), ["sun", "moon"]) == [2, 0]
     assert ranks_in_order(str(path), ["moon", "sun"]) is None
     assert ranks_in_order(str(path), ["sun"]) is None
+
+
+def test_a_reference_file_of_several_sets_is_refused_with_their_names(tmp_path):
+    path = tmp_path / "per-prompt.jsonl"
+    path.write_text("".join(json.dumps({"set": s, "i": 0, "prompt": "sun", "rank": 0}) + "\n"
+                            for s in ("english_all", "chinese_emoji")))
+    with pytest.raises(SystemExit, match="want the rows of one set, found 2: chinese_emoji, english_all"):
+        one_set(str(path))
+    path.write_text(json.dumps({"set": "english_all", "i": 0, "prompt": "sun", "rank": 1}) + "\n")
+    assert [r["rank"] for r in one_set(str(path))] == [1]
 
 
 def test_split_by_compares_within_the_names_a_reference_drew_first_and_the_rest(tmp_path):

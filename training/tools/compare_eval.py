@@ -42,10 +42,20 @@ def load(path):
     return {k: sorted(v, key=lambda r: r["i"]) for k, v in sets.items()}
 
 
+def one_set(path):
+    """The rows of a per-prompt file that holds one set (paired_eval's, a reference's);
+    a file of several sets (evaluate.py's) is refused, since which to read is not said"""
+    sets = load(path)
+    if len(sets) != 1:
+        raise SystemExit(f"{path}: want the rows of one set, found {len(sets)}: {', '.join(sorted(sets))}")
+    (rows,) = sets.values()
+    return rows
+
+
 def ranks_in_order(path, prompts):
     """The ranks of a one-set per-prompt file whose rows hold exactly prompts, in order;
     None when they do not (a file from another split or data set)."""
-    (rows,) = load(path).values()
+    rows = one_set(path)
     return [r["rank"] for r in rows] if [r["prompt"] for r in rows] == prompts else None
 
 
@@ -139,8 +149,7 @@ def main():
         with open(args.by_source) as f:
             groups = prompt_sources(json.load(f))
     if args.split_by:
-        (ref,) = load(args.split_by).values()
-        groups = split_by(ref)
+        groups = split_by(one_set(args.split_by))
     print("| set | CLIP score B - A (95% CI) | top-1 only B / only A (p) | top-5 only B / only A (p) |")
     print("| --- | --- | --- | --- |")
     for name in [k for k in A if k in B]:

@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from data.everyday import default_list, read_entries           # noqa: E402
-from tools.compare_eval import load as load_rows               # noqa: E402
+from tools.compare_eval import one_set                         # noqa: E402
 
 
 def hard_names(rows, min_rank=1):
@@ -53,7 +53,7 @@ def main():
     with open(os.path.join(args.data, "meta.json"), encoding="utf-8") as f:
         meta = json.load(f)
     entries = read_entries(args.list)
-    rows = load_rows(args.rows)["english_all"]
+    rows = one_set(args.rows)
     names = hard_names(rows, args.min_rank)
     ids = listed_ids_of(meta, entries, names)
     if not ids:

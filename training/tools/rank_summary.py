@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from data.everyday import default_list, is_listed, read_entries  # noqa: E402
-from tools.compare_eval import load, split_by       # noqa: E402
+from tools.compare_eval import load, one_set, split_by   # noqa: E402
 
 
 def summary(rows):
@@ -58,7 +58,7 @@ def main():
         with open(args.by_group, encoding="utf-8") as f:
             groups = everyday_groups(json.load(f))
     if args.split_by:
-        groups = split_by(load(args.split_by)["english_all"])
+        groups = split_by(one_set(args.split_by))
     for path in args.files:
         sets = load(path)   # {set: rows}: evaluate.py writes several sets to one file
         for name, rows in sets.items():

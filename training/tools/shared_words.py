@@ -16,7 +16,7 @@ import argparse
 import json
 import re
 
-from tools.compare_eval import by_label, compare_set, load, prompt_sources, row
+from tools.compare_eval import by_label, compare_set, load, one_set, prompt_sources, row
 from tools.hard_names import hard_names
 
 # grammar, not content: "cloud with rain" and "man with a hat" share nothing
@@ -72,7 +72,7 @@ def main():
     ap.add_argument("--min-prompts", type=int, default=5,
                     help="list a hard word's own row when this many prompts use it")
     args = ap.parse_args()
-    (drawn,) = load(args.drawn).values()
+    drawn = one_set(args.drawn)
     hard, easy = name_words(drawn)
     sources = None
     if args.by_source:
