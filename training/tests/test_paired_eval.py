@@ -170,11 +170,23 @@ def test_shards_merged_write_the_files_of_one_run_to_the_bit(tmp_path, monkeypat
     run_main(monkeypatch, "--merge", str(tmp_path / "shard-0"), str(tmp_path / "shard-1"),
              "--out", str(tmp_path / "merged"))
     one = sorted(os.listdir(tmp_path / "one"))
-    assert one == sorted(os.listdir(tmp_path / "merged")) and len(one) == 6   # 2 judges x (a, b, compare)
+    assert one == sorted(os.listdir(tmp_path / "merged")) and len(one) == 8   # 2 judges x (a, b, compare, per-draw)
     for name in one:
         assert (tmp_path / "merged" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
     rows = [json.loads(x) for x in (tmp_path / "one" / "per-prompt-b-j2.jsonl").read_text().splitlines()]
     assert len(rows) == 6 and all(r["draws"] == 3 for r in rows)
+
+
+def test_each_draws_scores_are_kept_and_average_to_the_rows(tmp_path, monkeypatch, tiny_models):
+    run_main(monkeypatch, *tiny_models, "--draws", "3", "--out", str(tmp_path))
+    x = json.loads((tmp_path / "per-draw-j1.json").read_text())
+    assert x["prompts"] == [f"thing {i}" for i in range(6)]
+    for m in ("a", "b"):
+        assert len(x[m]) == 3 and all(len(d) == 6 for d in x[m])
+        rows = [json.loads(r) for r in (tmp_path / f"per-prompt-{m}-j1.jsonl").read_text().splitlines()]
+        mean = np.mean(x[m], axis=0)
+        assert [r["clip_score"] for r in rows] == pytest.approx(mean.tolist(), abs=1e-3)   # both rounded to 1e-4
+    assert len({tuple(d) for d in x["b"]}) == 3   # each draw its own noise
 
 
 def test_merge_refuses_a_missing_or_repeated_draw(tmp_path, monkeypatch, tiny_models):

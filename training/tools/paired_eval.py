@@ -21,7 +21,8 @@ J-drawn-pool: the same, but the real image's rank is among the prompts' real
 images and every training image of another name too (about 10,000: a choice
 among 100 seen concepts is too easy to tell kinds from objects). After each draw (both models)
 it writes, per judge J, OUT/per-prompt-{a,b}-J.jsonl (set "english_all", the
-format tools/compare_eval.py reads) and OUT/compare-J.md, so a run cut short
+format tools/compare_eval.py reads), OUT/compare-J.md and OUT/per-draw-J.json (each
+prompt's score in each draw, for tools/draw_noise.py), so a run cut short
 still leaves a paired result over the draws done; --minutes stops it from
 starting another draw after that long. --shard K/N draws every N-th draw from K and
 saves each (one process a GPU), and --merge sums such shards' draws into the same files
@@ -150,13 +151,17 @@ def rows(prompts, sims, draws):
              "draws": draws} for i, (p, r, c) in enumerate(zip(prompts, rank, mean.diag()))]
 
 
-def write_results(out, prompts, sims, draws):
-    """per-prompt files and the paired comparison (b against a) for each judge"""
+def write_results(out, prompts, sims, draws, scores=None):
+    """per-prompt files and the paired comparison (b against a) for each judge; with
+    scores (add_scores'), each draw's own scores too (per-draw-J.json)"""
     for judge, by_model in sims.items():
         per = {name: rows(prompts, s, draws) for name, s in by_model.items()}
         for name, r in per.items():
             with open(os.path.join(out, f"per-prompt-{name}-{judge}.jsonl"), "w") as f:
                 f.writelines(json.dumps(x, ensure_ascii=False) + "\n" for x in r)
+        if scores is not None:
+            with open(os.path.join(out, f"per-draw-{judge}.json"), "w") as f:
+                json.dump({"prompts": prompts} | scores[judge], f, ensure_ascii=False)
         c = compare_set(per["a"], per["b"])
         t1, t5 = c["top1"], c["top5"]
         what = "similarity to the prompt's own image" if "-drawn" in judge else "CLIP score"
@@ -186,6 +191,14 @@ def add_draw(sims, draw_sims):
             for j, by_model in draw_sims.items()}
 
 
+def add_scores(scores, draw_sims):
+    """scores ({judge: {model: [one list a draw]}}) plus one draw's: each prompt's score
+    in that draw alone (100 x the diagonal, as rows() gives the mean), so that the spread
+    between draws can be told from the spread between prompts (tools/draw_noise.py)"""
+    return {j: {m: scores.get(j, {}).get(m, []) + [[round(100 * float(c), 4) for c in s.diagonal()]]
+                for m, s in by_model.items()} for j, by_model in draw_sims.items()}
+
+
 def save_draw(out, d, prompts, sims):
     """One draw's similarity matrices ({judge: {model: [images, prompts]}}) for --merge."""
     torch.save({"draw": d, "prompts": prompts, "sims": sims}, os.path.join(out, f"draw-{d}.pt"))
@@ -208,11 +221,12 @@ def merge(dirs, out):
     prompts = found[0]["prompts"]
     if any(x["prompts"] != prompts for x in found.values()):
         sys.exit("paired_eval --merge: the shards drew different prompts")
-    sims = {}
+    sims, scores = {}, {}
     for d in range(len(found)):
         sims = add_draw(sims, found[d]["sims"])
+        scores = add_scores(scores, found[d]["sims"])
     os.makedirs(out, exist_ok=True)
-    write_results(out, prompts, sims, len(found))
+    write_results(out, prompts, sims, len(found), scores)
 
 
 def main():
@@ -286,7 +300,7 @@ def main():
                 targets.update({f"{j}-drawn-pool": (j, torch.cat([targets[f"{j}-drawn"][1],
                                                                    encode_rows(clip, images, pool, dev)]))
                                 for j, clip in judges.items()})
-        sims, done = {}, 0
+        sims, scores, done = {}, {}, 0
         k, n = args.shard or (0, 1)
         for d in range(k, args.draws, n):
             if done and args.minutes and time.time() - t0 > args.minutes * 60:
@@ -303,7 +317,8 @@ def main():
                 save_draw(args.out, d, prompts, this)
                 continue
             sims = add_draw(sims, this)
-            write_results(args.out, prompts, sims, done)
+            scores = add_scores(scores, this)
+            write_results(args.out, prompts, sims, done, scores)
 
 
 if __name__ == "__main__":
