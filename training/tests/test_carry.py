@@ -243,6 +243,15 @@ def test_device_train_chunk_trains_nothing_when_nothing_was_carried(tmp_path):
     assert os.listdir(tmp_path / "out") == []
 
 
+def test_device_train_dataset_stops_when_nothing_was_carried(tmp_path):
+    # the data-set-only call before a test-only session: with nothing carried it must say
+    # so and leave no cache/dataset a later shiptest would take for the data set
+    r, work = run_device_train(tmp_path, "dataset")
+    assert r.returncode != 0
+    assert "no data set carried" in r.stdout + r.stderr and "nothing started" in r.stderr
+    assert not (work / "cache" / "dataset" / "images.npy").exists()
+
+
 def test_unpack_refuses_an_evaluation_set_left_in_cache_dataset(tmp_path, monkeypatch, shipped):
     # phase 32's ship-test call unpacked the held-out images into cache/dataset on a
     # warm machine; a later call that keeps the data set already there must not train

@@ -11,6 +11,10 @@
 #   chunk  - one self-contained call: gather the carried parts, train from $INIT for what
 #            the call has left as the part SPAN of one cosine, export to $OUT
 #            (tools/prepare_chunk.sh stages the call); CHUNK_RAW=1: the raw weights too
+#   dataset - one short call: gather the carried parts and unpack the data set into
+#            cache/dataset, nothing trained; shiptest calls on the same warm machine then get
+#            the drawn measures, which need the data set's images, without a chunk call first
+#            (stop 55: no machine came for an hour, and a test alone was all the time left)
 #   shiptest - one call: the ship test of the carried model file $CAND against the tree's
 #            model file; with the held-out images carried too (tools.carry evalset), then
 #            the one-draw test of both files (onedraw_run)
@@ -366,6 +370,14 @@ chunk)
   send_compile_cache
   ls -l "$OUT"
   echo "chunk done at $(( $(date +%s) - T0 )) s"
+  ;;
+dataset)
+  # the data set alone, for the shiptest calls after it on this warm machine (its INIT is
+  # only unpack's check; the tree's file is the ship test's baseline either way)
+  INIT=${INIT:-../data/models/dir7-default.safetensors}
+  python3 -m tools.carry_parts gather || exit 1
+  unpack_or_stop
+  ls -l cache/dataset
   ;;
 shiptest)
   # the ship test alone, in one call (after chunk calls, whose tree had no judges): the
