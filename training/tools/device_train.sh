@@ -14,7 +14,7 @@
 #   dataset - one short call: gather the carried parts and unpack the data set into
 #            cache/dataset, nothing trained; shiptest calls on the same warm machine then get
 #            the drawn measures, which need the data set's images, without a chunk call first
-#            (stop 55: no machine came for an hour, and a test alone was all the time left)
+#            (stop 55: no machine came for two hours, and a test alone was all the time left)
 #   shiptest - one call: the ship test of the carried model file $CAND against the tree's
 #            model file; with the held-out images carried too (tools.carry evalset), then
 #            the one-draw test of both files (onedraw_run)
