@@ -78,12 +78,38 @@ def focus_weights(meta, w, focus, share):
     return w
 
 
-def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0, stamp_weight=None, focus=None):
-    """focus: (emoji ids, share of the draws) or None."""
+def keep_source_share(meta, before, after, focus, source):
+    """after (focus_weights' result) with the unfocused images of source given back the
+    share of the draws they had before the focus (before: None, all 1); the other unfocused
+    images give it up, keeping their ratios. The focus on everyday emoji took its draws from
+    the clip art too, and the held-out clip art sharing their words lost (training log,
+    phases 45 to 48): with source "openclipart" the focus takes them from the other emoji."""
+    before = torch.ones(len(meta), dtype=torch.double) if before is None else before
+    focused = torch.tensor([is_listed(m, focus) for m in meta])
+    kept = torch.tensor([m["source"] == source for m in meta]) & ~focused
+    rest = ~focused & ~kept
+    share_kept = before[kept].sum() / before.sum()
+    total, fw, rw = after.sum(), after[focused].sum(), after[rest].sum()
+    left = 1 - fw / total - share_kept
+    if share_kept == 0 or rw == 0 or left <= 0:
+        raise SystemExit(f"train.py: --focus-keep {source}: its share ({share_kept:.0%}) and the focus's "
+                         "must leave some draws to the other images")
+    w = after.clone()
+    w[kept] *= share_kept * total / after[kept].sum()
+    w[rest] *= left * total / rw
+    return w
+
+
+def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0, stamp_weight=None, focus=None,
+           focus_keep=None):
+    """focus: (emoji ids, share of the draws) or None; focus_keep: a source whose images keep
+    their share of the draws under the focus (keep_source_share), or None."""
     ds = TrainSet(data, "train", augment=True, seed=seed + rank, probe=probe)
     w = None if probe else source_weights(ds.meta, emoji_weight, stamp_weight)
     if focus and not probe:
-        w = focus_weights(ds.meta, w, *focus)
+        before, w = w, focus_weights(ds.meta, w, *focus)
+        if focus_keep:
+            w = keep_source_share(ds.meta, before, w, focus[0], focus_keep)
     if probe:   # a few images: draw with replacement, 100 batches an epoch, so a batch may exceed
         # the set and the loader does not restart its workers every step
         sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=100 * batch,
@@ -311,12 +337,16 @@ def train_denoiser(args, rank, world, control, dev):
     ab = torch.tensor(alphas_cumprod(cfg.diffusion), dtype=torch.float32, device=dev)
     text_cache = TextFeatureCache(model, dev, args.text_cache_gb * 2 ** 30) if args.text_cache_gb else None
     focus = (read_list(args.focus), args.focus_share) if args.focus else None
-    ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe, args.stamp_weight, focus)
+    if args.focus_keep and not focus:
+        raise SystemExit("train.py: --focus-keep needs --focus")
+    ds, dl = loader(args.data, args.batch, rank, world, step, args.emoji_weight, args.probe, args.stamp_weight, focus,
+                    args.focus_keep)
     gen = torch.Generator(device=dev).manual_seed(1000 + step * world + rank)
     log(rank, f"denoiser: {sum(p.numel() for p in model.unet.parameters())} parameters, {len(ds)} images")
     if focus:
         n = sum(is_listed(m, focus[0]) for m in ds.meta)
-        log(rank, f"denoiser: focus: {n} emoji of {args.focus} take {focus[1]:.0%} of the draws")
+        log(rank, f"denoiser: focus: {n} emoji of {args.focus} take {focus[1]:.0%} of the draws"
+            + (f"; {args.focus_keep} keeps its share" if args.focus_keep else ""))
 
     def checkpoint(step):
         save_ckpt(path, unet=model.unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(), step=step,
@@ -422,6 +452,9 @@ def main():
                     help="denoiser: emoji drawn more often, one per line (data/everyday-emoji.txt)")
     ap.add_argument("--focus-share", type=float, default=0.5,
                     help="denoiser: with --focus, the share of all draws that go to those emoji")
+    ap.add_argument("--focus-keep", default=None, choices=["openclipart", "emoji", "tuxpaint"],
+                    help="denoiser: with --focus, this source's unfocused images keep the share of the draws "
+                         "they had without it; the other unfocused images give the focus its share")
     ap.add_argument("--t-min", type=int, default=0,
                     help="denoiser: draw timesteps from [t-min, T) only (the noisy end, where the prompt decides)")
     ap.add_argument("--t-norm", action="store_true",

@@ -67,6 +67,31 @@ def test_focus_takes_its_share():
         train.focus_weights(m, None, {"0"}, 1.0)
 
 
+def test_focus_keep_gives_a_source_its_share_back():
+    m = meta(40)   # 10 emoji, 20 clip art, 10 stamps
+    before = train.source_weights(m, 2.0, 1.0)   # emoji 20, clip art 20, stamps 10 of 50
+    after = train.focus_weights(m, before, {"0", "4"}, 0.5)
+    w = train.keep_source_share(m, before, after, {"0", "4"}, "openclipart")
+    clip = [i for i in range(40) if SOURCES[i % 4] == "openclipart"]
+    rest = [i for i in range(40) if i not in clip and i not in (0, 4)]
+    assert (w[0] + w[4]) / w.sum() == pytest.approx(0.5)          # the focus keeps its share
+    assert w[clip].sum() / w.sum() == pytest.approx(0.4)          # clip art: its share before
+    assert w[rest].sum() / w.sum() == pytest.approx(0.1)          # the rest: what is left
+    assert w[8] / w[2] == pytest.approx(2.0)                      # emoji 2 : stamp 1, as before
+    assert len(set(w[clip].tolist())) == 1
+    with pytest.raises(SystemExit, match="leave some draws"):      # 0.4 + 0.7 > 1
+        train.keep_source_share(m, before, train.focus_weights(m, before, {"0"}, 0.7), {"0"}, "openclipart")
+
+
+def test_focus_keep_draws_its_shares(tmp_path, monkeypatch):
+    data = tiny_data(tmp_path, monkeypatch)
+    ds, dl = train.loader(data, 8, 0, 1, 0, focus=({"0", "4"}, 0.3), focus_keep="openclipart")
+    drawn = [int(i) for _ in range(50) for i in dl.sampler]   # 2,000 draws
+    clip = sum(SOURCES[i % 4] == "openclipart" for i in drawn) / len(drawn)
+    focus = sum(i in (0, 4) for i in drawn) / len(drawn)
+    assert 0.45 < clip < 0.55 and 0.25 < focus < 0.35   # without keep, clip art would be 35%
+
+
 def test_focus_draws_its_share(tmp_path, monkeypatch):
     data = tiny_data(tmp_path, monkeypatch)
     ds, dl = train.loader(data, 8, 0, 1, 0, focus=({"0", "4"}, 0.5))
