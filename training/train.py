@@ -62,11 +62,15 @@ def source_weights(meta, emoji_weight=1.0, stamp_weight=None):
     return torch.tensor(w, dtype=torch.double)
 
 
-def focus_weights(meta, w, focus, share):
+def focus_weights(meta, w, focus, share, keep=None):
     """w (None: all 1) with the emoji whose ids are in focus scaled to take share of the
     draws together; the other images keep their weights relative to each other. A model
     aimed at drawing fewer, everyday concepts well (data/everyday.py; training log,
-    phase 42) still draws the rest, so that unseen prompts keep what they had."""
+    phase 42) still draws the rest, so that unseen prompts keep what they had.
+    keep: a source whose unfocused images keep the share of the draws they had without
+    the focus, so that the focus takes its share from the other images alone. The focus
+    on everyday emoji took its draws from the clip art too, and the held-out clip art
+    lost (training log, phases 45 to 48); phase 50 kept "openclipart"."""
     if not 0 < share < 1:
         raise SystemExit("train.py: --focus-share must be between 0 and 1")
     w = torch.ones(len(meta), dtype=torch.double) if w is None else w.clone()
@@ -74,42 +78,30 @@ def focus_weights(meta, w, focus, share):
     fw, rw = w[mask].sum(), w[~mask].sum()
     if fw == 0 or rw == 0:
         raise SystemExit("train.py: --focus must name some training emoji and leave others to draw")
-    w[mask] *= share / (1 - share) * rw / fw
-    return w
-
-
-def keep_source_share(meta, before, after, focus, source):
-    """after (focus_weights' result) with the unfocused images of source given back the
-    share of the draws they had before the focus (before: None, all 1); the other unfocused
-    images give it up, keeping their ratios. The focus on everyday emoji took its draws from
-    the clip art too, and the held-out clip art sharing their words lost (training log,
-    phases 45 to 48): with source "openclipart" the focus takes them from the other emoji."""
-    before = torch.ones(len(meta), dtype=torch.double) if before is None else before
-    focused = torch.tensor([is_listed(m, focus) for m in meta])
-    kept = torch.tensor([m["source"] == source for m in meta]) & ~focused
-    rest = ~focused & ~kept
-    share_kept = before[kept].sum() / before.sum()
-    total, fw, rw = after.sum(), after[focused].sum(), after[rest].sum()
-    left = 1 - fw / total - share_kept
-    if share_kept == 0 or rw == 0 or left <= 0:
-        raise SystemExit(f"train.py: --focus-keep {source}: its share ({share_kept:.0%}) and the focus's "
+    if keep is None:
+        w[mask] *= share / (1 - share) * rw / fw
+        return w
+    # the total stays as it was, so the kept images keep their weights and their share
+    total = w.sum()
+    kept = torch.tensor([m["source"] == keep for m in meta]) & ~mask
+    rest = ~mask & ~kept
+    share_kept, left = w[kept].sum() / total, 1 - share - w[kept].sum() / total
+    if share_kept == 0 or w[rest].sum() == 0 or left <= 0:
+        raise SystemExit(f"train.py: --focus-keep {keep}: its share ({share_kept:.0%}) and the focus's "
                          "must leave some draws to the other images")
-    w = after.clone()
-    w[kept] *= share_kept * total / after[kept].sum()
-    w[rest] *= left * total / rw
+    w[mask] *= share * total / fw
+    w[rest] *= left * total / w[rest].sum()
     return w
 
 
 def loader(data, batch, rank, world, seed, emoji_weight=1.0, probe=0, stamp_weight=None, focus=None,
            focus_keep=None):
     """focus: (emoji ids, share of the draws) or None; focus_keep: a source whose images keep
-    their share of the draws under the focus (keep_source_share), or None."""
+    their share of the draws under the focus (focus_weights' keep), or None."""
     ds = TrainSet(data, "train", augment=True, seed=seed + rank, probe=probe)
     w = None if probe else source_weights(ds.meta, emoji_weight, stamp_weight)
     if focus and not probe:
-        before, w = w, focus_weights(ds.meta, w, *focus)
-        if focus_keep:
-            w = keep_source_share(ds.meta, before, w, focus[0], focus_keep)
+        w = focus_weights(ds.meta, w, *focus, keep=focus_keep)
     if probe:   # a few images: draw with replacement, 100 batches an epoch, so a batch may exceed
         # the set and the loader does not restart its workers every step
         sampler = torch.utils.data.RandomSampler(ds, replacement=True, num_samples=100 * batch,

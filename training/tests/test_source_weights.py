@@ -70,8 +70,7 @@ def test_focus_takes_its_share():
 def test_focus_keep_gives_a_source_its_share_back():
     m = meta(40)   # 10 emoji, 20 clip art, 10 stamps
     before = train.source_weights(m, 2.0, 1.0)   # emoji 20, clip art 20, stamps 10 of 50
-    after = train.focus_weights(m, before, {"0", "4"}, 0.5)
-    w = train.keep_source_share(m, before, after, {"0", "4"}, "openclipart")
+    w = train.focus_weights(m, before, {"0", "4"}, 0.5, keep="openclipart")
     clip = [i for i in range(40) if SOURCES[i % 4] == "openclipart"]
     rest = [i for i in range(40) if i not in clip and i not in (0, 4)]
     assert (w[0] + w[4]) / w.sum() == pytest.approx(0.5)          # the focus keeps its share
@@ -80,7 +79,7 @@ def test_focus_keep_gives_a_source_its_share_back():
     assert w[8] / w[2] == pytest.approx(2.0)                      # emoji 2 : stamp 1, as before
     assert len(set(w[clip].tolist())) == 1
     with pytest.raises(SystemExit, match="leave some draws"):      # 0.4 + 0.7 > 1
-        train.keep_source_share(m, before, train.focus_weights(m, before, {"0"}, 0.7), {"0"}, "openclipart")
+        train.focus_weights(m, before, {"0"}, 0.7, keep="openclipart")
 
 
 def test_focus_keep_draws_its_shares(tmp_path, monkeypatch):
