@@ -1,0 +1,114 @@
+"""tools/file_shiptest.sh: a candidate's three tests are filed under its name only when
+their a-rows are byte for byte the reference's filed rows."""
+import os
+import shutil
+import subprocess
+import tarfile
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SETS = {"everyday": "paired-everyday.tar", "held-out": "paired-heldout.tar", "seen": "paired.tar"}
+JUDGES = ("measuring-clip", "measuring-clip-drawn-pool")
+
+
+def rows(tag, s, j):
+    return f'{{"set": "english_all", "i": 0, "prompt": "{tag} {s} {j}", "rank": 0}}\n'
+
+
+def make_tree(root, dev, a_tag="ref"):
+    """a tree with REF's rows filed in docs/eval/phase1, and a device folder whose tests'
+    a-rows are rows(a_tag, ...) (the reference's when a_tag is "ref")"""
+    os.makedirs(root / "training" / "tools")
+    shutil.copy(os.path.join(HERE, "tools", "file_shiptest.sh"), root / "training" / "tools")
+    os.makedirs(dev)
+    for s, tar in SETS.items():
+        ref = root / "docs" / "eval" / "phase1" / s
+        os.makedirs(ref)
+        src = dev / "src" / s / "paired-cand"
+        os.makedirs(src)
+        for j in JUDGES:
+            (ref / f"per-prompt-ref-{j}.jsonl").write_text(rows("ref", s, j))
+            (src / f"per-prompt-a-{j}.jsonl").write_text(rows(a_tag, s, j))
+            (src / f"per-prompt-b-{j}.jsonl").write_text(rows("cand", s, j))
+            (src / f"compare-{j}.md").write_text(f"compare {s} {j}\n")
+            (src / f"per-draw-{j}.json").write_text("{}\n")
+        with tarfile.open(dev / tar, "w") as t:
+            t.add(src, arcname="paired-cand")
+    (dev / "metrics-measuring.txt").write_text("paired, cand, measuring-clip: a tie\n")
+
+
+def run(root, dev, *args):
+    return subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", *args],
+                          cwd=root, capture_output=True, text=True, timeout=60)
+
+
+def test_files_rows_under_the_candidates_name(tmp_path):
+    root, dev = tmp_path / "tree", tmp_path / "dev"
+    make_tree(root, dev)
+    r = run(root, dev, "ref", "phase1")
+    assert r.returncode == 0, r.stderr
+    for s in SETS:
+        out = root / "docs" / "eval" / "phase2" / s
+        for j in JUDGES:
+            assert (out / f"per-prompt-cand-{j}.jsonl").read_text() == rows("cand", s, j)
+            assert (out / f"compare-ref-cand-{j}.md").read_text() == f"compare {s} {j}\n"
+            assert (out / f"per-draw-cand-{j}.json").exists()
+        assert not list(out.glob("*-a-*"))   # the a-rows are the reference's, already filed
+    assert (root / "docs" / "eval" / "phase2" / "ship-test-cand.txt").read_text().startswith("paired, cand")
+    assert "a-rows = phase1's ref rows" in r.stdout
+
+
+def test_other_draws_file_nothing(tmp_path):
+    root, dev = tmp_path / "tree", tmp_path / "dev"
+    make_tree(root, dev, a_tag="other seeds")
+    r = run(root, dev, "ref", "phase1")
+    assert r.returncode != 0 and "differ" in r.stderr and "not filed" in r.stderr
+    assert not (root / "docs" / "eval" / "phase2").exists()
+
+
+def test_a_missing_test_is_named(tmp_path):
+    root, dev = tmp_path / "tree", tmp_path / "dev"
+    make_tree(root, dev)
+    os.remove(dev / "paired.tar")
+    r = run(root, dev, "ref", "phase1")
+    assert r.returncode != 0 and "paired.tar is missing" in r.stderr
+    assert not (root / "docs" / "eval" / "phase2").exists()
+
+
+def test_wrong_arguments_print_the_usage(tmp_path):
+    root, dev = tmp_path / "tree", tmp_path / "dev"
+    make_tree(root, dev)
+    r = run(root, dev, "ref")
+    assert r.returncode == 2 and "NAME DEVICE_DIR PHASE REF REF_PHASE" in r.stderr
+
+
+def test_phase_reports_on_phase_52s_filed_rows(tmp_path):
+    """tools/phase_reports.sh on the committed rows of phase 52 (p52i against p50) gives
+    the figures its write-up quotes"""
+    docs = os.path.join(os.path.dirname(HERE), "docs", "eval")
+    for ph in ("phase42", "phase50"):
+        os.symlink(os.path.join(docs, ph), tmp_path / ph)
+    for s in SETS:
+        os.makedirs(tmp_path / "phase52" / s)
+        for f in os.listdir(os.path.join(docs, "phase52", s)):
+            if f.startswith("per-"):
+                shutil.copy(os.path.join(docs, "phase52", s, f), tmp_path / "phase52" / s)
+    r = subprocess.run(["bash", os.path.join(HERE, "tools", "phase_reports.sh"), "p52i", "phase52", "p50", "phase50"],
+                       env=dict(os.environ, EVAL=str(tmp_path)), capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "phase52"
+    ranks = (out / "ranks.txt").read_text()
+    assert "per-prompt-p50-measuring-clip-drawn-pool.jsonl: top-1 59.9%" in ranks
+    assert "per-prompt-p52i-measuring-clip-drawn-pool.jsonl: top-1 66.0%" in ranks
+    held = (out / "against-p42.txt").read_text().split("## held-out, p42 -> p52i, measuring-clip")[1]
+    assert "+0.24 (-0.21, +0.69)" in held.split("##")[0]
+    assert "63 / 22" in (out / "split-compare.txt").read_text()
+    assert "b - a -0.49 (bootstrap -0.83, -0.16" in (out / "draw-noise.txt").read_text()
+    has_data = os.path.exists(os.path.join(HERE, "cache", "dataset", "meta.json"))
+    assert (out / "shared-words.txt").exists() == has_data
+    assert has_data or "shared-words.txt not written" in r.stderr
+
+
+def test_phase_reports_name_a_missing_row_file(tmp_path):
+    r = subprocess.run(["bash", os.path.join(HERE, "tools", "phase_reports.sh"), "pX", "phase9", "p50", "phase50"],
+                       env=dict(os.environ, EVAL=str(tmp_path)), capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "is missing" in r.stderr
