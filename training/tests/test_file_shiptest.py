@@ -96,16 +96,16 @@ def test_phase_reports_on_phase_52s_filed_rows(tmp_path):
                        env=dict(os.environ, EVAL=str(tmp_path)), capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     out = tmp_path / "phase52"
-    ranks = (out / "ranks.txt").read_text()
+    ranks = (out / "ranks-p52i.txt").read_text()
     assert "per-prompt-p50-measuring-clip-drawn-pool.jsonl: top-1 59.9%" in ranks
     assert "per-prompt-p52i-measuring-clip-drawn-pool.jsonl: top-1 66.0%" in ranks
-    held = (out / "against-p42.txt").read_text().split("## held-out, p42 -> p52i, measuring-clip")[1]
+    held = (out / "against-p42-p52i.txt").read_text().split("## held-out, p42 -> p52i, measuring-clip")[1]
     assert "+0.24 (-0.21, +0.69)" in held.split("##")[0]
-    assert "63 / 22" in (out / "split-compare.txt").read_text()
-    assert "b - a -0.49 (bootstrap -0.83, -0.16" in (out / "draw-noise.txt").read_text()
+    assert "63 / 22" in (out / "split-compare-p52i.txt").read_text()
+    assert "b - a -0.49 (bootstrap -0.83, -0.16" in (out / "draw-noise-p52i.txt").read_text()
     has_data = os.path.exists(os.path.join(HERE, "cache", "dataset", "meta.json"))
-    assert (out / "shared-words.txt").exists() == has_data
-    assert has_data or "shared-words.txt not written" in r.stderr
+    assert (out / "shared-words-p52i.txt").exists() == has_data
+    assert has_data or "shared-words-p52i.txt not written" in r.stderr
 
 
 def test_phase_reports_name_a_missing_row_file(tmp_path):
