@@ -9,7 +9,7 @@
 # candidate is only compared with rows drawn the same way.
 #   bash training/tools/file_shiptest.sh NAME DEVICE_DIR PHASE REF REF_PHASE
 #   e.g. file_shiptest.sh p52i /work/.device/6 phase52 p50 phase50
-# Then rule 4 (held out against p42), when phase 42's rows are in the tree.
+# Rule 4 (held out against p42) and the other reports: tools/phase_reports.sh.
 set -eu
 [ $# = 5 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 NAME=$1; DEV=$(realpath "$2"); PHASE=$3; REF=$4; REF_PHASE=$5
@@ -20,6 +20,7 @@ for s in $SETS; do
 done
 [ -f "$DEV/metrics-measuring.txt" ] || { echo "file_shiptest: $DEV/metrics-measuring.txt is missing" >&2; exit 1; }
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+declare -A SRC   # set -> the folder its tar unpacked to
 
 # unpack all three, and check every a-row file before filing anything
 bad=0
@@ -29,7 +30,7 @@ for s in $SETS; do
   tar xf "$DEV/${s#*:}" -C "$TMP/$set_"
   src=$(dirname "$(find "$TMP/$set_" -name 'per-prompt-a-*.jsonl' | head -1)")
   [ "$src" != . ] || { echo "file_shiptest: no a-rows in ${s#*:}" >&2; exit 1; }
-  echo "$src" > "$TMP/$set_.src"
+  SRC[$set_]=$src
   for f in "$src"/per-prompt-a-*.jsonl; do
     j=$(basename "$f" .jsonl); j=${j#per-prompt-a-}
     ref=docs/eval/$REF_PHASE/$set_/per-prompt-$REF-$j.jsonl
@@ -43,7 +44,7 @@ done
 [ $bad = 0 ] || { echo "file_shiptest: not filed (the draws are not $REF's)" >&2; exit 1; }
 
 for s in $SETS; do
-  set_=${s%%:*}; src=$(cat "$TMP/$set_.src"); out=docs/eval/$PHASE/$set_
+  set_=${s%%:*}; src=${SRC[$set_]}; out=docs/eval/$PHASE/$set_
   mkdir -p "$out"
   for f in "$src"/per-prompt-b-*.jsonl; do b=$(basename "$f"); cp "$f" "$out/per-prompt-$NAME-${b#per-prompt-b-}"; done
   for f in "$src"/compare-*.md; do b=$(basename "$f"); cp "$f" "$out/compare-$REF-$NAME-${b#compare-}"; done
@@ -55,9 +56,3 @@ done
 cp "$DEV/metrics-measuring.txt" "docs/eval/$PHASE/ship-test-$NAME.txt"
 echo "filed in docs/eval/$PHASE/"
 grep "measuring-clip" "docs/eval/$PHASE/ship-test-$NAME.txt" || true
-
-P42=docs/eval/phase42/held-out/per-prompt-p42-measuring-clip.jsonl
-if [ -f "$P42" ]; then
-  echo "--- rule 4, held out against p42:"
-  cd training && python3 -m tools.compare_eval "../$P42" "../docs/eval/$PHASE/held-out/per-prompt-$NAME-measuring-clip.jsonl"
-fi
