@@ -94,6 +94,7 @@ def test_prompts_grouped_by_the_sources_that_hold_them_out():
             {"source": "emoji", "held_out": True, "captions": {"en": ["sun"]}}]
     sources = prompt_sources(meta)
     assert sources == {"cat": "emoji+openclipart", "tree": "openclipart", "sun": "emoji"}
+    assert prompt_sources(meta, held_out=False) == {"tree": "tuxpaint"}   # the seen test's prompts
     prompts = ["sun", "cat", "tree", "moon"]
     a = rows([0, 1, 2, 3], [50.0, 51.0, 52.0, 53.0], prompts)
     b = rows([0, 0, 9, 3], [52.0, 51.0, 49.0, 53.0], prompts)

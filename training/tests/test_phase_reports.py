@@ -32,7 +32,10 @@ def test_phase_reports_on_phase_52s_filed_rows(tmp_path):
     assert "b - a -0.49 (bootstrap -0.83, -0.16" in (out / "draw-noise-p52i.txt").read_text()
     has_data = os.path.exists(os.path.join(HERE, "cache", "dataset", "meta.json"))
     assert (out / "shared-words-p52i.txt").exists() == has_data
-    assert has_data or "shared-words-p52i.txt not written" in r.stderr
+    assert (out / "seen-sources-p52i.txt").exists() == has_data
+    assert has_data or "shared-words-p52i.txt and seen-sources-p52i.txt not written" in r.stderr
+    if has_data:   # the seen loss is the clip art's (training log, phases 53 and 54)
+        assert "openclipart (74 prompts) | -0.56 (-0.99, -0.14): worse" in (out / "seen-sources-p52i.txt").read_text()
 
 
 def test_phase_reports_name_a_missing_row_file(tmp_path):

@@ -8,7 +8,9 @@ judge, prompts, seeds and machine (a GPU's and a CPU's samples differ).
 
 --by-source: the same comparison again within each group of prompts by the sources
 whose held-out images carry that English name (emoji, openclipart, or both): whether
-a change is the emoji's or the clip art's (training log, phases 34 and 37).
+a change is the emoji's or the clip art's (training log, phases 34 and 37). With
+--seen, the sources of the training images instead, for the seen test's rows
+(training log, phases 53 and 54).
 --split-by REF: within the names a reference's rows drew first and the rest: whether
 a change on a list chosen by those rows (tools/hard_names.py) cost the other names
 (training log, phase 45).
@@ -99,12 +101,13 @@ def compare_set(a, b):
     return out
 
 
-def prompt_sources(meta):
+def prompt_sources(meta, held_out=True):
     """{English name: "emoji", "openclipart", "emoji+openclipart", ...}: the sources of
-    the held-out images whose first English caption it is (the ship test's prompts)"""
+    the held-out images whose first English caption it is (the ship test's prompts), or
+    with held_out False of the training images (the seen test's, --split train)"""
     by_name = {}
     for m in meta:
-        if m["held_out"]:
+        if m["held_out"] == held_out:
             by_name.setdefault(m["captions"]["en"][0], set()).add(m["source"])
     return {name: "+".join(sorted(s)) for name, s in by_name.items()}
 
@@ -142,12 +145,16 @@ def main():
                         help="also compare within each group of prompts by source (the data set's meta.json)")
     labels.add_argument("--split-by", metavar="REF_JSONL",
                         help="also compare within the names a reference's rows drew first and the rest")
+    ap.add_argument("--seen", action="store_true",
+                    help="with --by-source: the prompts are the seen test's, named by training images")
     args = ap.parse_args()
+    if args.seen and not args.by_source:
+        ap.error("--seen goes with --by-source")
     A, B = load(args.a), load(args.b)
     groups = None
     if args.by_source:
         with open(args.by_source) as f:
-            groups = prompt_sources(json.load(f))
+            groups = prompt_sources(json.load(f), held_out=not args.seen)
     if args.split_by:
         groups = split_by(one_set(args.split_by))
     print("| set | CLIP score B - A (95% CI) | top-1 only B / only A (p) | top-5 only B / only A (p) |")

@@ -9,11 +9,13 @@
 #   draw-noise-NAME.txt    how much of each interval more draws would narrow
 #   shared-words-NAME.txt  held out by the words shared with the everyday names p42
 #                          missed (needs the data set's meta.json, training/cache/dataset)
+#   seen-sources-NAME.txt  seen against REF by the sources of the training images that
+#                          name each prompt (needs meta.json too)
 #   bash training/tools/phase_reports.sh NAME PHASE REF REF_PHASE
 #   e.g. phase_reports.sh p52i phase52 p50 phase50
 # EVAL (default docs/eval, from the repository root) is where the phases' folders are.
 set -eu
-[ $# = 4 ] || { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# = 4 ] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 N=$1; PH=$2; REF=$3; RPH=$4
 cd "$(dirname "$0")/../.."
 E=$(realpath "${EVAL:-docs/eval}")
@@ -68,7 +70,13 @@ if [ -f cache/dataset/meta.json ]; then
         --by-source cache/dataset/meta.json "$E/$a-$J.jsonl" "$P/held-out/per-prompt-$N-$J.jsonl"
     done
   } > "$P/shared-words-$N.txt"
+  if [ -f "$P/seen/per-prompt-$N-$J.jsonl" ]; then
+    { echo "# seen, measuring judge, by the sources of the training images each prompt names: python3 -m tools.compare_eval --by-source cache/dataset/meta.json --seen A B (training/), A = $RPH's $REF rows"
+      python3 -m tools.compare_eval --by-source cache/dataset/meta.json --seen \
+        "$E/$RPH/seen/per-prompt-$REF-$J.jsonl" "$P/seen/per-prompt-$N-$J.jsonl"
+    } > "$P/seen-sources-$N.txt"
+  fi
 else
-  echo "phase_reports: no training/cache/dataset/meta.json (python3 -m data.build_dataset): shared-words-$N.txt not written" >&2
+  echo "phase_reports: no training/cache/dataset/meta.json (python3 -m data.build_dataset): shared-words-$N.txt and seen-sources-$N.txt not written" >&2
 fi
-echo "phase_reports: $(cd "$P" && ls ranks-$N.txt against-p42-$N.txt split-compare-$N.txt draw-noise-$N.txt shared-words-$N.txt 2>/dev/null | tr '\n' ' ')in $P"
+echo "phase_reports: $(cd "$P" && ls ranks-$N.txt against-p42-$N.txt split-compare-$N.txt draw-noise-$N.txt shared-words-$N.txt seen-sources-$N.txt 2>/dev/null | tr '\n' ' ')in $P"
