@@ -85,7 +85,8 @@ def focus_weights(meta, w, focus, share, keep=None):
     total = w.sum()
     kept = torch.tensor([m["source"] == keep for m in meta]) & ~mask
     rest = ~mask & ~kept
-    share_kept, left = w[kept].sum() / total, 1 - share - w[kept].sum() / total
+    share_kept = w[kept].sum() / total
+    left = 1 - share - share_kept
     if share_kept == 0 or w[rest].sum() == 0 or left <= 0:
         raise SystemExit(f"train.py: --focus-keep {keep}: its share ({share_kept:.0%}) and the focus's "
                          "must leave some draws to the other images")
