@@ -18,6 +18,10 @@
 #   shiptest - one call: the ship test of the carried model file $CAND against the tree's
 #            model file; with the held-out images carried too (tools.carry evalset), then
 #            the one-draw test of both files (onedraw_run)
+#   onedraw - one short call: the one-draw test alone (onedraw_run) of the tree's model file
+#            with the carried model file $CAND beside it (after shipping, CAND = the file it
+#            replaced); needs the evalset files in ../.carry (tools.carry evalset); filed here by
+#            tools/file_onedraw.sh
 #   clip   - one call: the tree's CLIP (its text encoder) continued for CLIP_MIN minutes,
 #            its retrieval against the old one's, its weights to $OUT
 #   judge  - the same for the measuring judge (judges/measuring-clip.pt)
@@ -408,6 +412,16 @@ shiptest)
   # one-draw evaluation, or a second shiptest on the same machine)
   [ -e ../.carry/evalset.npz ] && [ "${ONEDRAW:-1}" != 0 ] && onedraw_run "runs/dir7-$name.safetensors"
   echo "shiptest done at $(( $(date +%s) - T0 )) s"
+  ;;
+onedraw)
+  # shiptest's one-draw part without its paired test (stop 60 ran it as a shiptest with a
+  # 4-prompt paired test, whose figures meant nothing)
+  T0=$(date +%s)
+  [ -e ../.carry/evalset.npz ] || { echo "onedraw: no ../.carry/evalset.npz (tools.carry evalset)" >&2; exit 1; }
+  name=$(basename "${CAND:?CAND=the model file to draw beside the tree file}" .safetensors)
+  mkdir -p runs && cp "$CAND" "runs/dir7-$name.safetensors" || exit 1
+  onedraw_run "runs/dir7-$name.safetensors" || exit 1
+  echo "onedraw done at $(( $(date +%s) - T0 )) s"
   ;;
 bg)
   INIT=${INIT:-../data/models/dir7-default.safetensors}
