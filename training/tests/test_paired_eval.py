@@ -318,3 +318,60 @@ def test_encode_rows_in_chunks_equals_the_whole_at_once():
         whole = pe.encode_images(clip, pe.as_model_input(images[rows]), "cpu")
         chunked = pe.encode_rows(clip, images, rows, "cpu", chunk=2)
     assert torch.allclose(whole, chunked, atol=1e-6)    # fp32: chunking changes no sum
+
+
+def file_like_shiptest(run_dir, name, dest):
+    """run_dir's b rows filed under name, as tools/file_shiptest.sh files a candidate's"""
+    os.makedirs(dest, exist_ok=True)
+    for f in os.listdir(run_dir):
+        if f.startswith("per-prompt-b-"):
+            os.rename(os.path.join(run_dir, f), os.path.join(dest, f.replace("per-prompt-b-", f"per-prompt-{name}-")))
+        elif f.startswith("per-draw-"):
+            os.rename(os.path.join(run_dir, f), os.path.join(dest, f.replace("per-draw-", f"per-draw-{name}-")))
+
+
+def test_a_rows_from_a_filed_run_give_the_files_of_a_run_drawing_both(tmp_path, monkeypatch, tiny_models):
+    # one run draws both; then b's rows are filed as "ref" and staged as a-rows, and a run
+    # drawing only the other model against them must write what a run drawing both writes
+    import tools.stage_a_rows as sa
+    args = [*tiny_models[4:], "--draws", "3"]      # the judges and sampler settings, not --a / --b
+    run_main(monkeypatch, "--a", "a", "--b", "b", *args, "--out", str(tmp_path / "ab"))
+    run_main(monkeypatch, "--a", "b", "--b", "a", *args, "--out", str(tmp_path / "ba"))
+    file_like_shiptest(str(tmp_path / "ab"), "ref", str(tmp_path / "filed"))
+    keys = sa.stage(str(tmp_path / "filed"), "ref", str(tmp_path / "staged"))
+    assert keys == ["j1", "j2"]
+    drawn = loaded_models(monkeypatch)
+    run_main(monkeypatch, "--a", "b", "--b", "a", *args, "--a-rows", str(tmp_path / "staged"),
+             "--out", str(tmp_path / "reused"))
+    assert list(drawn) == ["a"]                    # b (here the reference) was never loaded
+    both = sorted(os.listdir(tmp_path / "ba"))
+    assert sorted(os.listdir(tmp_path / "reused")) == both and len(both) == 8
+    for name in both:
+        assert (tmp_path / "reused" / name).read_bytes() == (tmp_path / "ba" / name).read_bytes(), name
+    # on several GPUs: shards draw the candidate alone, --merge adds the same a-rows
+    for k in (0, 1):
+        run_main(monkeypatch, "--a", "b", "--b", "a", *args, "--a-rows", str(tmp_path / "staged"),
+                 "--shard", f"{k}/2", "--out", str(tmp_path / f"shard-{k}"))
+    run_main(monkeypatch, "--merge", str(tmp_path / "shard-0"), str(tmp_path / "shard-1"),
+             "--a-rows", str(tmp_path / "staged"), "--out", str(tmp_path / "merged"))
+    for name in both:
+        assert (tmp_path / "merged" / name).read_bytes() == (tmp_path / "ba" / name).read_bytes(), name
+
+
+def test_a_rows_of_other_prompts_or_draws_are_refused(tmp_path, monkeypatch, tiny_models):
+    import tools.stage_a_rows as sa
+    run_main(monkeypatch, *tiny_models, "--draws", "2", "--out", str(tmp_path / "ab"))
+    file_like_shiptest(str(tmp_path / "ab"), "ref", str(tmp_path / "filed"))
+    sa.stage(str(tmp_path / "filed"), "ref", str(tmp_path / "staged"))
+    with pytest.raises(SystemExit, match="holds 2 draws, not 3"):
+        run_main(monkeypatch, *tiny_models, "--draws", "3", "--a-rows", str(tmp_path / "staged"),
+                 "--out", str(tmp_path / "x"))
+    with pytest.raises(SystemExit, match="other prompts than these 5"):
+        run_main(monkeypatch, *tiny_models, "--draws", "2", "--skip", "1", "--a-rows", str(tmp_path / "staged"),
+                 "--out", str(tmp_path / "y"))
+    os.remove(tmp_path / "staged" / "per-draw-a-j2.json")
+    with pytest.raises(SystemExit, match="per-draw-a-j2.json is missing"):
+        run_main(monkeypatch, *tiny_models, "--draws", "2", "--a-rows", str(tmp_path / "staged"),
+                 "--out", str(tmp_path / "z"))
+    with pytest.raises(SystemExit, match="no per-prompt-nobody"):
+        sa.stage(str(tmp_path / "filed"), "nobody", str(tmp_path / "w"))

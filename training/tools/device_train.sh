@@ -134,6 +134,9 @@ export_run() {
 # 379 English prompts x PAIRED_DRAWS noise draws (default 8; 0: skip), both committed judges,
 # about 85 s on an H200; PAIRED_ARGS: more paired_eval arguments (a dry run: --limit 4 --steps 2);
 # EXTRA_JUDGES: more CLIP checkpoints to judge by (a candidate's own CLIP, with its text tower).
+# A_ROWS=DIR: the tree's file's rows from DIR (tools/stage_a_rows.py: its filed rows of the
+# same test, carried in ../.carry/a-rows/SET) instead of drawn again: the candidate alone is
+# drawn (paired_eval --a-rows), about half the time.
 # On several GPUs each takes its share of the draws (paired_eval --shard, in runs/shards-$1),
 # and --merge sums them into the files one run writes, to the bit (tests/test_paired_eval.py).
 # Its per-prompt files and verdicts go back in snap's tar (runs/paired-$1/)
@@ -141,7 +144,8 @@ paired_run() {
   local draws=${PAIRED_DRAWS:-8} k pids=""
   [ "$draws" -gt 0 ] || return 0
   local args="--a ../data/models/dir7-default.safetensors --b runs/dir7-$1.safetensors \
-    --clip judges/clip-image.pt judges/measuring-clip.pt ${EXTRA_JUDGES:-} --draws $draws ${PAIRED_ARGS:-}"
+    --clip judges/clip-image.pt judges/measuring-clip.pt ${EXTRA_JUDGES:-} --draws $draws ${PAIRED_ARGS:-} \
+    ${A_ROWS:+--a-rows $A_ROWS}"
   local n=$(( ${GPUS:-0} < draws ? ${GPUS:-0} : draws ))
   rm -rf "runs/paired-$1" "runs/shards-$1"
   if [ "$n" -gt 1 ]; then   # several GPUs: each draws its share of the draws, then one sum in draw order
@@ -151,7 +155,8 @@ paired_run() {
       pids="$pids $!"
     done
     wait $pids
-    python3 -m tools.paired_eval --merge runs/shards-$1/* --out "runs/paired-$1" > "runs/paired-$1.log" 2>&1 ||
+    python3 -m tools.paired_eval --merge runs/shards-$1/* ${A_ROWS:+--a-rows $A_ROWS} --out "runs/paired-$1" \
+      > "runs/paired-$1.log" 2>&1 ||
       tail -n 20 runs/paired-$1*.log
   else
     python3 -m tools.paired_eval $args --out "runs/paired-$1" > "runs/paired-$1.log" 2>&1 ||

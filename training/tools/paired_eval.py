@@ -30,6 +30,11 @@ one run writes. --b-steps and --b-guidance give b its own
 sampler settings, so a and b may be one model file under two settings;
 --b-noisy-guidance G --noisy-from T gives b guidance G at the steps with t >= T
 only (the noisy end, where the object is decided: training log, phase 9).
+--a-rows DIR draws b alone and takes a's rows and per-draw scores from an
+earlier run of the same prompts and draws (tools/stage_a_rows.py stages them
+from a phase's filed rows): the noise depends on the draw and the prompt only,
+so b's rows are those a run drawing both would give (tests/test_paired_eval.py),
+in about half the time. Such a run writes its files after its last draw only.
 """
 import argparse
 import json
@@ -151,11 +156,38 @@ def rows(prompts, sims, draws):
              "draws": draws} for i, (p, r, c) in enumerate(zip(prompts, rank, mean.diag()))]
 
 
-def write_results(out, prompts, sims, draws, scores=None):
+def read_a_rows(folder, keys, prompts, draws):
+    """--a-rows: {measure: (a's per-prompt rows, a's per-draw score lists)} from folder's
+    per-prompt-a-J.jsonl and per-draw-a-J.json, refused unless they hold these prompts in
+    this order and this many draws"""
+    fixed = {}
+    for key in keys:
+        paths = [os.path.join(folder, f"per-prompt-a-{key}.jsonl"), os.path.join(folder, f"per-draw-a-{key}.json")]
+        missing = [x for x in paths if not os.path.isfile(x)]
+        if missing:
+            sys.exit(f"paired_eval --a-rows: {missing[0]} is missing")
+        with open(paths[0], encoding="utf-8") as f:
+            r = [json.loads(line) for line in f]
+        with open(paths[1], encoding="utf-8") as f:
+            per_draw = json.load(f)
+        if [x["prompt"] for x in r] != prompts or per_draw["prompts"] != prompts:
+            sys.exit(f"paired_eval --a-rows: {folder} holds other prompts than these {len(prompts)} ({key})")
+        if len(per_draw["a"]) != draws or any(x["draws"] != draws for x in r):
+            sys.exit(f"paired_eval --a-rows: {folder} holds {len(per_draw['a'])} draws, not {draws} ({key})")
+        fixed[key] = (r, per_draw["a"])
+    return fixed
+
+
+def write_results(out, prompts, sims, draws, scores=None, fixed_a=None):
     """per-prompt files and the paired comparison (b against a) for each judge; with
-    scores (add_scores'), each draw's own scores too (per-draw-J.json)"""
+    scores (add_scores'), each draw's own scores too (per-draw-J.json); with fixed_a
+    (read_a_rows'), a's rows and scores from there, written again as read"""
     for judge, by_model in sims.items():
         per = {name: rows(prompts, s, draws) for name, s in by_model.items()}
+        if fixed_a is not None:
+            per = {"a": fixed_a[judge][0]} | per
+            if scores is not None:
+                scores = scores | {judge: {"a": fixed_a[judge][1]} | scores[judge]}
         for name, r in per.items():
             with open(os.path.join(out, f"per-prompt-{name}-{judge}.jsonl"), "w") as f:
                 f.writelines(json.dumps(x, ensure_ascii=False) + "\n" for x in r)
@@ -204,10 +236,10 @@ def save_draw(out, d, prompts, sims):
     torch.save({"draw": d, "prompts": prompts, "sims": sims}, os.path.join(out, f"draw-{d}.pt"))
 
 
-def merge(dirs, out):
+def merge(dirs, out, a_rows=None):
     """The draws that --shard runs saved in dirs, summed in draw order (as one run sums
     them, so the rows come out the same to the last bit), written as one run writes them.
-    Draws 0..D-1 must all be there, once, for the same prompts."""
+    Draws 0..D-1 must all be there, once, for the same prompts. a_rows: as --a-rows."""
     found = {}
     for d in dirs:
         for name in sorted(os.listdir(d)):
@@ -225,8 +257,9 @@ def merge(dirs, out):
     for d in range(len(found)):
         sims = add_draw(sims, found[d]["sims"])
         scores = add_scores(scores, found[d]["sims"])
+    fixed = read_a_rows(a_rows, sims, prompts, len(found)) if a_rows else None
     os.makedirs(out, exist_ok=True)
-    write_results(out, prompts, sims, len(found), scores)
+    write_results(out, prompts, sims, len(found), scores, fixed)
 
 
 def main():
@@ -262,10 +295,12 @@ def main():
                     help="also J-drawn-pool: the drawn measure ranked among every training image too")
     ap.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                     help="no drawing: sum the draws that --shard runs saved in DIRs and write the results")
+    ap.add_argument("--a-rows", default=None, metavar="DIR",
+                    help="draw b alone; a's rows and per-draw scores from DIR (tools/stage_a_rows.py)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.merge:
-        return merge(args.merge, args.out)
+        return merge(args.merge, args.out, args.a_rows)
     if not (args.a and args.b and args.clip):
         ap.error("--a, --b and --clip are required (except with --merge)")
     t0 = time.time()
@@ -281,14 +316,16 @@ def main():
     real = prompt_images(args.data, images, meta, concepts)
     if real is None:
         print(f"paired_eval: {args.data} lacks the prompts' images: no drawn measure", flush=True)
-    models = {"a": load_model(args.a).to(dev).eval(), "b": load_model(args.b).to(dev).eval()}
+    models = {"b": load_model(args.b).to(dev).eval()}
+    if not args.a_rows:
+        models = {"a": load_model(args.a).to(dev).eval()} | models
     steps, guidance = sampler_settings(args)
     # what each measure compares a draw's images with, by which judge: its text
     # embeddings of the prompts (J), and its image embeddings of the prompts' own
     # images (J-drawn), each a matrix (image i, prompt k)
     judges, targets = {}, {}
     with torch.no_grad():
-        ids, mask = batch_tokens(prompts, models["a"].cfg.text.max_len, dev)
+        ids, mask = batch_tokens(prompts, models["b"].cfg.text.max_len, dev)
         for path in args.clip:
             name = os.path.splitext(os.path.basename(path))[0]
             judges[name], _ = load_clip(path, dev)
@@ -300,6 +337,8 @@ def main():
                 targets.update({f"{j}-drawn-pool": (j, torch.cat([targets[f"{j}-drawn"][1],
                                                                    encode_rows(clip, images, pool, dev)]))
                                 for j, clip in judges.items()})
+        # a's rows from an earlier run: read (and checked) before the first draw
+        fixed = read_a_rows(args.a_rows, targets, prompts, args.draws) if args.a_rows else None
         sims, scores, done = {}, {}, 0
         k, n = args.shard or (0, 1)
         for d in range(k, args.draws, n):
@@ -318,7 +357,8 @@ def main():
                 continue
             sims = add_draw(sims, this)
             scores = add_scores(scores, this)
-            write_results(args.out, prompts, sims, done, scores)
+            if fixed is None or done == args.draws:   # fixed a rows pair with all the draws only
+                write_results(args.out, prompts, sims, done, scores, fixed)
 
 
 if __name__ == "__main__":
