@@ -325,7 +325,8 @@ def main():
     # images (J-drawn), each a matrix (image i, prompt k)
     judges, targets = {}, {}
     with torch.no_grad():
-        ids, mask = batch_tokens(prompts, models["b"].cfg.text.max_len, dev)
+        # the judges' prompt tokens at a's length, as ever (b's where a is not loaded)
+        ids, mask = batch_tokens(prompts, next(iter(models.values())).cfg.text.max_len, dev)
         for path in args.clip:
             name = os.path.splitext(os.path.basename(path))[0]
             judges[name], _ = load_clip(path, dev)
