@@ -184,16 +184,17 @@ def write_results(out, prompts, sims, draws, scores=None, fixed_a=None):
     (read_a_rows'), a's rows and scores from there, written again as read"""
     for judge, by_model in sims.items():
         per = {name: rows(prompts, s, draws) for name, s in by_model.items()}
+        per_draw = None if scores is None else scores[judge]
         if fixed_a is not None:
-            per = {"a": fixed_a[judge][0]} | per
-            if scores is not None:
-                scores = scores | {judge: {"a": fixed_a[judge][1]} | scores[judge]}
+            a_rows, a_draws = fixed_a[judge]
+            per = {"a": a_rows} | per
+            per_draw = None if per_draw is None else {"a": a_draws} | per_draw
         for name, r in per.items():
             with open(os.path.join(out, f"per-prompt-{name}-{judge}.jsonl"), "w") as f:
                 f.writelines(json.dumps(x, ensure_ascii=False) + "\n" for x in r)
-        if scores is not None:
+        if per_draw is not None:
             with open(os.path.join(out, f"per-draw-{judge}.json"), "w") as f:
-                json.dump({"prompts": prompts} | scores[judge], f, ensure_ascii=False)
+                json.dump({"prompts": prompts} | per_draw, f, ensure_ascii=False)
         c = compare_set(per["a"], per["b"])
         t1, t5 = c["top1"], c["top5"]
         what = "similarity to the prompt's own image" if "-drawn" in judge else "CLIP score"
