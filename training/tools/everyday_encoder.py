@@ -6,8 +6,8 @@ filed drawn-pool rows (the generated image's rank among the same images) this sp
 the names the model misses into those its text tower already confuses and those it
 names well but the denoiser does not draw.
 
-    cd training && python3 -m tools.everyday_encoder --clip judges/clip-image.pt \
-        --clip judges/measuring-clip.pt \
+    cd training && python3 -m tools.everyday_encoder --clip judges/clip-image.pt \\
+        --clip judges/measuring-clip.pt \\
         --rows ../docs/eval/phase55/everyday/per-prompt-p55a-measuring-clip-drawn-pool.jsonl
 
 clip-image.pt's text tower is the shipped model's own text encoder (load_clip fills it
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import sys
+from math import comb
 
 import torch
 
@@ -50,7 +51,6 @@ def cross_table(encoder_hit, drawn_hit):
 
 def fisher_two_sided(a, b, c, d):
     """Fisher's exact test on [[a, b], [c, d]], two-sided (sum of tables no likelier)."""
-    from math import comb
     r1, r2, c1, n = a + b, c + d, a + c, a + b + c + d
 
     def p(x):
