@@ -19,9 +19,9 @@ import argparse
 import json
 import os
 import sys
-from math import comb
 
 import torch
+from scipy.stats import fisher_exact
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import load_clip                                # noqa: E402
@@ -49,17 +49,6 @@ def cross_table(encoder_hit, drawn_hit):
     return t
 
 
-def fisher_two_sided(a, b, c, d):
-    """Fisher's exact test on [[a, b], [c, d]], two-sided (sum of tables no likelier)."""
-    r1, r2, c1, n = a + b, c + d, a + c, a + b + c + d
-
-    def p(x):
-        return comb(r1, x) * comb(r2, c1 - x) / comb(n, c1)
-    p0 = p(a)
-    lo, hi = max(0, c1 - r2), min(r1, c1)
-    return min(1.0, sum(p(x) for x in range(lo, hi + 1) if p(x) <= p0 * (1 + 1e-9)))
-
-
 def report(name, ranks, drawn):
     hit = [int(r) == 0 for r in ranks]
     lines = [f"## {name}: the prompt's own image ranked by its text among {len(ranks)} prompts' images "
@@ -74,7 +63,7 @@ def report(name, ranks, drawn):
                   "| --- | --- | --- | --- |",
                   f"| yes ({a + b}) | {a} | {b} | {a / max(1, a + b):.1%} |",
                   f"| no ({c + e}) | {c} | {e} | {c / max(1, c + e):.1%} |",
-                  f"Fisher's exact test, two-sided: p {fisher_two_sided(a, b, c, e):.3g}; "
+                  f"Fisher's exact test, two-sided: p {fisher_exact([[a, b], [c, e]])[1]:.3g}; "
                   f"of the {b + e} names drawn below first, {e} ({e / max(1, b + e):.1%}) are names "
                   f"the text tower does not rank first"]
     return "\n".join(lines)
