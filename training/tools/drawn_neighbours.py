@@ -86,18 +86,16 @@ def main():
              + f"; one new draw each (noise seed {args.noise_seed}), judged by {args.judge}",
              "| name | own image's rank | nearest three (name, source, similarity) |",
              "| --- | --- | --- |"]
-    triples, first, own_nearest, other_emoji, other_source = [], 0, 0, 0, 0
+    triples, first, other_emoji = [], 0, 0
     for i, k in enumerate(pick):
         rank, top = nearest(sims[i], k, names, sources)
         first += rank == 0
-        own_nearest += top[0][0] == prompts[k]
-        other_emoji += top[0][0] != prompts[k] and top[0][1] == "emoji"
-        other_source += top[0][0] != prompts[k] and top[0][1] != "emoji"
+        other_emoji += rank > 0 and top[0][1] == "emoji"
         lines.append(f"| {prompts[k]} | {rank} | " + "; ".join(f"{n} ({s}, {v})" for n, s, v in top) + " |")
         nn = cand[int(torch.argmax(sims[i]))]
         triples += [drawn[i:i + 1], as_model_input(images[[concepts[k]]]), as_model_input(images[[nn]])]
-    lines.append(f"this draw: {first} of {len(pick)} drawn first; the nearest image is the name's own "
-                 f"{own_nearest} times, another emoji {other_emoji} times, another source's {other_source} times")
+    lines.append(f"this draw: {first} of {len(pick)} drawn first; of the others the nearest image is "
+                 f"another emoji for {other_emoji}, another source's for {len(pick) - first - other_emoji}")
     with open(os.path.join(args.out, "neighbours.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
     grid(torch.cat(triples), cols=6).save(os.path.join(args.out, "neighbours.png"))
