@@ -130,6 +130,23 @@ def flippable(meta):
     return not any(w in text for w in NO_FLIP)
 
 
+def augment_geometry(x, m, rng):
+    """The training augmentation's flip and placement of one image x ([4, 64, 64],
+    premultiplied, in [0, 1]) whose meta is m, drawn from rng (random.Random)."""
+    if flippable(m) and rng.random() < 0.5:
+        x = x.flip(-1)
+    if rng.random() < 0.5:   # smaller, somewhere else on the canvas
+        s = rng.uniform(0.6, 1.0)
+        size = max(8, int(round(64 * s)))
+        small = torch.nn.functional.interpolate(x[None], size=(size, size), mode="bilinear",
+                                                antialias=True, align_corners=False)[0]
+        canvas = torch.zeros_like(x)
+        oy, ox = rng.randint(0, 64 - size), rng.randint(0, 64 - size)
+        canvas[:, oy:oy + size, ox:ox + size] = small
+        x = canvas
+    return x
+
+
 class TrainSet(torch.utils.data.Dataset):
     """Yields (image [4,64,64] in [-1,1], caption str). Held-out concepts excluded."""
 
@@ -154,17 +171,7 @@ class TrainSet(torch.utils.data.Dataset):
         x = torch.from_numpy(self.images[i].astype(np.float32) / 255.0).permute(2, 0, 1)  # premultiplied
         text, lang = caption(m, rng)
         if self.augment:
-            if flippable(m) and rng.random() < 0.5:
-                x = x.flip(-1)
-            if rng.random() < 0.5:   # smaller, somewhere else on the canvas
-                s = rng.uniform(0.6, 1.0)
-                size = max(8, int(round(64 * s)))
-                small = torch.nn.functional.interpolate(x[None], size=(size, size), mode="bilinear",
-                                                        antialias=True, align_corners=False)[0]
-                canvas = torch.zeros_like(x)
-                oy, ox = rng.randint(0, 64 - size), rng.randint(0, 64 - size)
-                canvas[:, oy:oy + size, ox:ox + size] = small
-                x = canvas
+            x = augment_geometry(x, m, rng)
             if lang in ("en", "zh", "es", "fr", "de", "ja") and rng.random() < 0.2:
                 name = rng.choice(sorted(COLOURS))
                 rgb, phrase = COLOURS[name]
