@@ -1,6 +1,6 @@
 """How high the everyday drawn-pool top-1 can go: the ship test's drawn-pool measure
 (paired_eval --split everyday --drawn-pool) with each prompt's draws replaced by its own
-training image, placed as training places it (tools' stand-in for a denoiser that draws
+training image, placed as training places it (a stand-in for a denoiser that draws
 its training images exactly). Each draw is the image flipped and shrunk and moved as
 train.py's augmentation does (dir7.dataset.augment_geometry, seeded), and ranked, like a
 drawing, among every prompt's own image and the pool. Unplaced copies must rank first
