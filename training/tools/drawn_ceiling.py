@@ -26,7 +26,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import encode_images, load_clip                 # noqa: E402
 from dir7.dataset import augment_geometry, english_names, load  # noqa: E402
-from tools.compare_eval import one_set                         # noqa: E402
+from tools.compare_eval import ranks_in_order                  # noqa: E402
 from tools.paired_eval import encode_rows, everyday_concepts, pool_rows, rows  # noqa: E402
 
 
@@ -91,12 +91,9 @@ def main():
     images, meta = load(args.data)
     concepts = everyday_concepts(meta)
     prompts = english_names(meta, concepts)
-    model = None
-    if args.rows:
-        r = one_set(args.rows)
-        if [x["prompt"] for x in r] != prompts:
-            raise SystemExit(f"drawn_ceiling: {args.rows} holds other prompts than the everyday test")
-        model = [x["rank"] for x in r]
+    model = ranks_in_order(args.rows, prompts) if args.rows else None
+    if args.rows and model is None:
+        raise SystemExit(f"drawn_ceiling: {args.rows} holds other prompts than the everyday test")
     clip, _ = load_clip(args.clip)
     with torch.no_grad():
         own = encode_rows(clip, images, concepts, "cpu")

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from dir7.clip import load_clip                                # noqa: E402
 from dir7.dataset import english_names, load                   # noqa: E402
 from dir7.text_encoder import batch_tokens                     # noqa: E402
+from tools.compare_eval import ranks_in_order                  # noqa: E402
 from tools.paired_eval import encode_rows, everyday_concepts, pool_rows  # noqa: E402
 
 
@@ -81,13 +82,9 @@ def main():
     images, meta = load(args.data)
     concepts = everyday_concepts(meta)
     prompts = english_names(meta, concepts)
-    drawn = None
-    if args.rows:
-        with open(args.rows, encoding="utf-8") as f:
-            r = [json.loads(line) for line in f]
-        if [x["prompt"] for x in r] != prompts:
-            sys.exit(f"everyday_encoder: {args.rows} holds other prompts than the {len(prompts)} everyday names")
-        drawn = [x["rank"] for x in r]
+    drawn = ranks_in_order(args.rows, prompts) if args.rows else None
+    if args.rows and drawn is None:
+        sys.exit(f"everyday_encoder: {args.rows} holds other prompts than the {len(prompts)} everyday names")
     candidates = list(concepts) + pool_rows(meta, prompts)      # the prompts' own images first
     per = {}
     for path in args.clip:

@@ -16,23 +16,20 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools.compare_eval import one_set                         # noqa: E402
+from tools.compare_eval import one_set, ranks_in_order         # noqa: E402
 
 
 def read_ranks(named_paths):
     """(prompts, {name: ranks in the prompts' order}); every file must hold the same
     prompts in the same order, or the counts would pair different names"""
-    prompts, ranks = None, {}
+    prompts = [r["prompt"] for r in one_set(named_paths[0][1])]
+    ranks = {}
     for name, path in named_paths:
         if name in ranks:
             raise SystemExit(f"first_counts: {name} is named twice")
-        rows = one_set(path)
-        these = [r["prompt"] for r in rows]
-        if prompts is None:
-            prompts = these
-        elif these != prompts:
+        ranks[name] = ranks_in_order(path, prompts)
+        if ranks[name] is None:
             raise SystemExit(f"first_counts: {path} holds other prompts than the first file")
-        ranks[name] = [r["rank"] for r in rows]
     return prompts, ranks
 
 
