@@ -189,6 +189,19 @@ def test_each_draws_scores_are_kept_and_average_to_the_rows(tmp_path, monkeypatc
     assert len({tuple(d) for d in x["b"]}) == 3   # each draw its own noise
 
 
+def test_b_noise_from_gives_b_a_later_draws_noise_and_a_its_own(tmp_path, monkeypatch, tiny_models):
+    # the noise floor: one file as a and b, b drawn with draws 2..3's noise against a's 0..1
+    same = ["--a", "a", "--b", "a", *tiny_models[4:]]
+    run_main(monkeypatch, *same, "--draws", "4", "--out", str(tmp_path / "four"))
+    run_main(monkeypatch, *same, "--draws", "2", "--b-noise-from", "2", "--out", str(tmp_path / "later"))
+    four = json.loads((tmp_path / "four" / "per-draw-j1.json").read_text())
+    later = json.loads((tmp_path / "later" / "per-draw-j1.json").read_text())
+    assert four["a"] == four["b"]                      # one file, the same noise: the same scores
+    assert later["a"] == four["a"][:2]
+    assert later["b"] == four["a"][2:]
+    assert later["a"] != later["b"]
+
+
 def test_merge_refuses_a_missing_or_repeated_draw(tmp_path, monkeypatch, tiny_models):
     run_main(monkeypatch, *tiny_models, "--draws", "3", "--shard", "0/2", "--out", str(tmp_path / "s0"))
     with pytest.raises(SystemExit, match=r"want draws 0..D-1, found \[0, 2\]"):

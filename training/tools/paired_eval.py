@@ -35,6 +35,9 @@ earlier run of the same prompts and draws (tools/stage_a_rows.py stages them
 from a phase's filed rows): the noise depends on the draw and the prompt only,
 so b's rows are those a run drawing both would give (tests/test_paired_eval.py),
 in about half the time. Such a run writes its files after its last draw only.
+--b-noise-from N gives b's draw d the noise of draw N + d: with one model file as
+both a and b (or a's filed rows), how far the same file moves from its own rows by
+the noise alone, the floor any candidate's paired counts stand on.
 """
 import argparse
 import json
@@ -285,6 +288,8 @@ def main():
     ap.add_argument("--b-noisy-guidance", type=float, default=None,
                     help="b's guidance at the steps with t >= --noisy-from only")
     ap.add_argument("--noisy-from", type=int, default=700)
+    ap.add_argument("--b-noise-from", type=int, default=0, metavar="N",
+                    help="b's draw d takes draw N+d's noise (a's stays draw d's): the noise floor")
     ap.add_argument("--batch", type=int, default=200, help="prompts per sampler batch")
     ap.add_argument("--limit", type=int, default=0, help="the first N prompts only (a quick check)")
     ap.add_argument("--skip", type=int, default=0, help="leave out the first N prompts (before --limit)")
@@ -348,7 +353,8 @@ def main():
                 break
             this = {key: {} for key in targets}
             for m, model in models.items():
-                x = draw(model, prompts, d, steps[m], guidance[m], args.batch, dev)
+                x = draw(model, prompts, d + (args.b_noise_from if m == "b" else 0), steps[m], guidance[m],
+                         args.batch, dev)
                 emb = {j: encode_images(clip, x, dev) for j, clip in judges.items()}
                 for key, (j, target) in targets.items():
                     this[key][m] = (emb[j] @ target.t()).double().cpu()
