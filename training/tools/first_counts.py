@@ -19,6 +19,17 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tools.compare_eval import one_set, ranks_in_order         # noqa: E402
 
 
+def parse_named(args, tool):
+    """[(name, path)] from NAME=ROWS arguments; tool names the caller in the error"""
+    pairs = []
+    for a in args:
+        name, sep, path = a.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"{tool}: want NAME=ROWS, got {a}")
+        pairs.append((name, path))
+    return pairs
+
+
 def read_ranks(named_paths):
     """(prompts, {name: ranks in the prompts' order}); every file must hold the same
     prompts in the same order, or the counts would pair different names"""
@@ -78,12 +89,7 @@ def main():
     ap.add_argument("files", nargs="+", metavar="NAME=ROWS",
                     help="a name and a per-prompt .jsonl of one set, in the order to read them")
     args = ap.parse_args()
-    pairs = []
-    for a in args.files:
-        name, sep, path = a.partition("=")
-        if not sep or not name or not path:
-            raise SystemExit(f"first_counts: want NAME=ROWS, got {a}")
-        pairs.append((name, path))
+    pairs = parse_named(args.files, "first_counts")
     if len(pairs) < 2:
         raise SystemExit("first_counts: want two files or more")
     prompts, ranks = read_ranks(pairs)

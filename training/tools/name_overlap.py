@@ -18,7 +18,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools.first_counts import firsts_per_name, read_ranks   # noqa: E402
+from tools.first_counts import firsts_per_name, parse_named, read_ranks   # noqa: E402
 
 BINS = ((0, 0), (1, 2), (3, 9), (10, None))
 
@@ -60,9 +60,7 @@ def main():
     ap.add_argument("--data", default="cache/dataset", help="the data set (its meta.json)")
     ap.add_argument("files", nargs="+", metavar="NAME=ROWS", help="as tools/first_counts.py")
     args = ap.parse_args()
-    pairs = [tuple(a.split("=", 1)) for a in args.files]
-    if any(len(p) != 2 or not all(p) for p in pairs):
-        raise SystemExit("name_overlap: want NAME=ROWS")
+    pairs = parse_named(args.files, "name_overlap")
     with open(os.path.join(args.data, "meta.json"), encoding="utf-8") as f:
         meta = json.load(f)
     prompts, ranks = read_ranks(pairs)
