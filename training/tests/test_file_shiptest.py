@@ -80,3 +80,26 @@ def test_wrong_arguments_print_the_usage(tmp_path):
     r = run(root, dev, "ref")
     assert r.returncode == 2 and "NAME DEVICE_DIR PHASE REF REF_PHASE" in r.stderr
 
+
+
+def test_only_files_the_named_tests(tmp_path):
+    root, dev = tmp_path / "tree", tmp_path / "dev"
+    make_tree(root, dev)
+    os.remove(dev / "paired.tar")
+    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", "ref", "phase1"],
+                       cwd=root, capture_output=True, text=True, timeout=60,
+                       env={**os.environ, "ONLY": "everyday held-out"})
+    assert r.returncode == 0, r.stderr
+    out = root / "docs" / "eval" / "phase2"
+    for s in ("everyday", "held-out"):
+        assert (out / s / "per-prompt-cand-measuring-clip.jsonl").read_text() == rows("cand", s, "measuring-clip")
+    assert not (out / "seen").exists()
+
+
+def test_only_naming_no_test_is_refused(tmp_path):
+    root, dev = tmp_path / "tree", tmp_path / "dev"
+    make_tree(root, dev)
+    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", "ref", "phase1"],
+                       cwd=root, capture_output=True, text=True, timeout=60, env={**os.environ, "ONLY": "sen"})
+    assert r.returncode == 2 and "names none" in r.stderr
+    assert not (root / "docs" / "eval" / "phase2").exists()

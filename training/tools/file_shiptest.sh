@@ -9,12 +9,17 @@
 # candidate is only compared with rows drawn the same way.
 #   bash training/tools/file_shiptest.sh NAME DEVICE_DIR PHASE REF REF_PHASE
 #   e.g. file_shiptest.sh p52i /work/.device/6 phase52 p50 phase50
+# ONLY="everyday held-out" files those tests alone (a call that had no time for the seen).
 # Rule 4 (held out against p42) and the other reports: tools/phase_reports.sh.
 set -eu
-[ $# = 5 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# = 5 ] || { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 NAME=$1; DEV=$(realpath "$2"); PHASE=$3; REF=$4; REF_PHASE=$5
 cd "$(dirname "$0")/../.."
-SETS="everyday:paired-everyday.tar held-out:paired-heldout.tar seen:paired.tar"
+SETS=""
+for s in everyday:paired-everyday.tar held-out:paired-heldout.tar seen:paired.tar; do
+  case " ${ONLY:-everyday held-out seen} " in *" ${s%%:*} "*) SETS="$SETS $s" ;; esac
+done
+[ -n "$SETS" ] || { echo "file_shiptest: ONLY=\"$ONLY\" names none of everyday, held-out, seen" >&2; exit 2; }
 for s in $SETS; do
   [ -f "$DEV/${s#*:}" ] || { echo "file_shiptest: $DEV/${s#*:} is missing" >&2; exit 1; }
 done
