@@ -103,3 +103,35 @@ def test_only_naming_no_test_is_refused(tmp_path):
                        cwd=root, capture_output=True, text=True, timeout=60, env={**os.environ, "ONLY": "sen"})
     assert r.returncode == 2 and "names none" in r.stderr
     assert not (root / "docs" / "eval" / "phase2").exists()
+
+
+def test_new_ref_files_the_a_rows_once_and_then_holds_to_them(tmp_path):
+    root, dev = tmp_path / "tree", tmp_path / "dev"
+    make_tree(root, dev, a_tag="ref at 8 draws")
+    env = {**os.environ, "NEW_REF": "1"}
+    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", "ref8", "phase2"],
+                       cwd=root, capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    for s in SETS:
+        out = root / "docs" / "eval" / "phase2" / s
+        for j in JUDGES:
+            assert (out / f"per-prompt-ref8-{j}.jsonl").read_text() == rows("ref at 8 draws", s, j)
+            assert (out / f"per-prompt-cand-{j}.jsonl").read_text() == rows("cand", s, j)
+    # a second candidate drawn with other a-rows is refused: REF's rows are filed now
+    dev2 = tmp_path / "dev2"
+    shutil.rmtree(root / "docs" / "eval" / "phase1")
+    shutil.rmtree(root / "training")
+    make_tree(root, dev2, a_tag="other seeds")
+    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand2", str(dev2), "phase2", "ref8", "phase2"],
+                       cwd=root, capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode != 0 and "differ" in r.stderr
+    assert not list((root / "docs" / "eval" / "phase2").glob("*/per-prompt-cand2-*"))
+
+
+def test_new_ref_needs_the_phase_itself(tmp_path):
+    root, dev = tmp_path / "tree", tmp_path / "dev"
+    make_tree(root, dev, a_tag="ref at 8 draws")
+    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", "ref8", "phase1"],
+                       cwd=root, capture_output=True, text=True, timeout=60, env={**os.environ, "NEW_REF": "1"})
+    assert r.returncode != 0 and "not filed" in r.stderr
+    assert not (root / "docs" / "eval" / "phase2").exists()

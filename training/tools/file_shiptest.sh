@@ -10,9 +10,11 @@
 #   bash training/tools/file_shiptest.sh NAME DEVICE_DIR PHASE REF REF_PHASE
 #   e.g. file_shiptest.sh p52i /work/.device/6 phase52 p50 phase50
 # ONLY="everyday held-out" files those tests alone (a call that had no time for the seen).
+# NEW_REF=1 with REF_PHASE = PHASE: a-rows that REF has no filed rows for yet (REF drawn
+# a new way, e.g. at 8 draws) are filed as REF's rows there; later candidates must match.
 # Rule 4 (held out against p42) and the other reports: tools/phase_reports.sh.
 set -eu
-[ $# = 5 ] || { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# = 5 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 NAME=$1; DEV=$(realpath "$2"); PHASE=$3; REF=$4; REF_PHASE=$5
 cd "$(dirname "$0")/../.."
 SETS=""
@@ -41,6 +43,8 @@ for s in $SETS; do
     ref=docs/eval/$REF_PHASE/$set_/per-prompt-$REF-$j.jsonl
     if cmp -s "$f" "$ref"; then
       echo "$set_ $j: a-rows = $REF_PHASE's $REF rows"
+    elif [ "${NEW_REF:-0}" = 1 ] && [ "$REF_PHASE" = "$PHASE" ] && [ ! -e "$ref" ]; then
+      echo "$set_ $j: a-rows filed as $REF's rows in $PHASE (new)"
     else
       echo "file_shiptest: $set_ $j: a-rows differ from $ref" >&2; bad=1
     fi
@@ -51,6 +55,11 @@ done
 for s in $SETS; do
   set_=${s%%:*}; src=${SRC[$set_]}; out=docs/eval/$PHASE/$set_
   mkdir -p "$out"
+  if [ "${NEW_REF:-0}" = 1 ]; then   # only those the check above let through as new
+    for f in "$src"/per-prompt-a-*.jsonl; do
+      b=$(basename "$f"); t="$out/per-prompt-$REF-${b#per-prompt-a-}"; [ -e "$t" ] || cp "$f" "$t"
+    done
+  fi
   for f in "$src"/per-prompt-b-*.jsonl; do b=$(basename "$f"); cp "$f" "$out/per-prompt-$NAME-${b#per-prompt-b-}"; done
   for f in "$src"/compare-*.md; do b=$(basename "$f"); cp "$f" "$out/compare-$REF-$NAME-${b#compare-}"; done
   for f in "$src"/per-draw-*.json; do
