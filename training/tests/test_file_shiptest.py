@@ -36,9 +36,10 @@ def make_tree(root, dev, a_tag="ref"):
     (dev / "metrics-measuring.txt").write_text("paired, cand, measuring-clip: a tie\n")
 
 
-def run(root, dev, *args):
-    return subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", *args],
-                          cwd=root, capture_output=True, text=True, timeout=60)
+def run(root, dev, *args, name="cand", **env):
+    """file_shiptest.sh NAME DEV phase2 ARGS..., with env (ONLY, NEW_REF) added to ours"""
+    return subprocess.run(["bash", "training/tools/file_shiptest.sh", name, str(dev), "phase2", *args],
+                          cwd=root, capture_output=True, text=True, timeout=60, env={**os.environ, **env})
 
 
 def test_files_rows_under_the_candidates_name(tmp_path):
@@ -81,14 +82,11 @@ def test_wrong_arguments_print_the_usage(tmp_path):
     assert r.returncode == 2 and "NAME DEVICE_DIR PHASE REF REF_PHASE" in r.stderr
 
 
-
 def test_only_files_the_named_tests(tmp_path):
     root, dev = tmp_path / "tree", tmp_path / "dev"
     make_tree(root, dev)
     os.remove(dev / "paired.tar")
-    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", "ref", "phase1"],
-                       cwd=root, capture_output=True, text=True, timeout=60,
-                       env={**os.environ, "ONLY": "everyday held-out"})
+    r = run(root, dev, "ref", "phase1", ONLY="everyday held-out")
     assert r.returncode == 0, r.stderr
     out = root / "docs" / "eval" / "phase2"
     for s in ("everyday", "held-out"):
@@ -99,8 +97,7 @@ def test_only_files_the_named_tests(tmp_path):
 def test_only_naming_no_test_is_refused(tmp_path):
     root, dev = tmp_path / "tree", tmp_path / "dev"
     make_tree(root, dev)
-    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", "ref", "phase1"],
-                       cwd=root, capture_output=True, text=True, timeout=60, env={**os.environ, "ONLY": "sen"})
+    r = run(root, dev, "ref", "phase1", ONLY="sen")
     assert r.returncode == 2 and "names none" in r.stderr
     assert not (root / "docs" / "eval" / "phase2").exists()
 
@@ -108,9 +105,7 @@ def test_only_naming_no_test_is_refused(tmp_path):
 def test_new_ref_files_the_a_rows_once_and_then_holds_to_them(tmp_path):
     root, dev = tmp_path / "tree", tmp_path / "dev"
     make_tree(root, dev, a_tag="ref at 8 draws")
-    env = {**os.environ, "NEW_REF": "1"}
-    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", "ref8", "phase2"],
-                       cwd=root, capture_output=True, text=True, timeout=60, env=env)
+    r = run(root, dev, "ref8", "phase2", NEW_REF="1")
     assert r.returncode == 0, r.stderr
     for s in SETS:
         out = root / "docs" / "eval" / "phase2" / s
@@ -122,8 +117,7 @@ def test_new_ref_files_the_a_rows_once_and_then_holds_to_them(tmp_path):
     shutil.rmtree(root / "docs" / "eval" / "phase1")
     shutil.rmtree(root / "training")
     make_tree(root, dev2, a_tag="other seeds")
-    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand2", str(dev2), "phase2", "ref8", "phase2"],
-                       cwd=root, capture_output=True, text=True, timeout=60, env=env)
+    r = run(root, dev2, "ref8", "phase2", name="cand2", NEW_REF="1")
     assert r.returncode != 0 and "differ" in r.stderr
     assert not list((root / "docs" / "eval" / "phase2").glob("*/per-prompt-cand2-*"))
 
@@ -131,7 +125,6 @@ def test_new_ref_files_the_a_rows_once_and_then_holds_to_them(tmp_path):
 def test_new_ref_needs_the_phase_itself(tmp_path):
     root, dev = tmp_path / "tree", tmp_path / "dev"
     make_tree(root, dev, a_tag="ref at 8 draws")
-    r = subprocess.run(["bash", "training/tools/file_shiptest.sh", "cand", str(dev), "phase2", "ref8", "phase1"],
-                       cwd=root, capture_output=True, text=True, timeout=60, env={**os.environ, "NEW_REF": "1"})
+    r = run(root, dev, "ref8", "phase1", NEW_REF="1")
     assert r.returncode != 0 and "not filed" in r.stderr
     assert not (root / "docs" / "eval" / "phase2").exists()
